@@ -1,0 +1,113 @@
+"""Normalising the keys a person is recognised by: email, phone and company domain."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from frontoffice.errors import ApplicationError
+
+# Mailbox providers: an address there says nothing about the person's organisation.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.jp",
+        "ymail.com",
+        "outlook.com",
+        "outlook.jp",
+        "hotmail.com",
+        "hotmail.co.jp",
+        "live.com",
+        "live.jp",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "mail.com",
+        "docomo.ne.jp",
+        "ezweb.ne.jp",
+        "au.com",
+        "softbank.ne.jp",
+        "i.softbank.jp",
+        "nifty.com",
+        "biglobe.ne.jp",
+        "ocn.ne.jp",
+        "so-net.ne.jp",
+        "qq.com",
+        "163.com",
+        "naver.com",
+        "yandex.ru",
+    }
+)
+
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def normalize_email(value: str, *, field: str = "email") -> str:
+    """Lower-case and strip an address; '' stays ''. Raises ApplicationError when malformed."""
+    email = (value or "").strip().lower()
+    if not email:
+        return ""
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ApplicationError(
+            "Enter a valid email address.", errors={field: ["Enter a valid email address."]}
+        ) from exc
+    return email
+
+
+def normalize_phone(value: str) -> str:
+    """Digits in E.164 form: '03-1234-5678' → '+81312345678' (national numbers get the default
+    country code), '+81 (3) 1234 5678' → '+81312345678', '0081…' → '+81…'. '' when no digits."""
+    raw = (value or "").strip()
+    digits = re.sub(r"\D", "", raw)
+    if len(digits) < 5:
+        return ""
+    if raw.startswith("+"):
+        return f"+{digits}"[:20]
+    if digits.startswith("00"):
+        return f"+{digits[2:]}"[:20]
+    country_code = settings.FRONTOFFICE_DEFAULT_COUNTRY_CODE
+    if digits.startswith("0") and country_code:
+        return f"+{country_code}{digits[1:]}"[:20]
+    return digits[:20]
+
+
+def normalize_domain(value: str, *, field: str = "domain") -> str:
+    """'https://www.Example.co.jp/about' → 'example.co.jp'; '' stays ''."""
+    domain = (value or "").strip().lower()
+    if not domain:
+        return ""
+    domain = re.sub(r"^[a-z][a-z0-9+.-]*://", "", domain)
+    domain = domain.split("/", 1)[0].split("?", 1)[0].split(":", 1)[0].rstrip(".")
+    domain = domain.removeprefix("www.")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ApplicationError(
+            "Enter a valid domain name.", errors={field: ["Enter a valid domain name."]}
+        ) from exc
+    if not _DOMAIN_RE.match(domain):
+        raise ApplicationError(
+            "Enter a valid domain name.", errors={field: ["Enter a valid domain name."]}
+        )
+    return domain
+
+
+def company_domain_of(email: str) -> str:
+    """The organisation's domain an address belongs to, '' for free-mail providers."""
+    if "@" not in email:
+        return ""
+    domain = email.rsplit("@", 1)[1]
+    return "" if domain in FREE_MAIL_DOMAINS else domain

@@ -1,0 +1,55 @@
+"""Reads on customers and staff, shaped for what the API and admin show (no N+1)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Prefetch, QuerySet
+
+from accounts.models import Account, Contact, JourneyTransition, Team, Touchpoint
+
+
+def account_list() -> QuerySet[Account]:
+    return Account.objects.select_related("owner").annotate(contact_count=Count("contacts"))
+
+
+def contact_list() -> QuerySet[Contact]:
+    return Contact.objects.select_related("account", "owner")
+
+
+def _timeline() -> QuerySet[Touchpoint]:
+    return Touchpoint.objects.select_related(
+        "contact", "account", "campaign", "actor", "source_type"
+    ).order_by("-occurred_at", "-id")
+
+
+def contact_timeline(*, contact: Contact) -> QuerySet[Touchpoint]:
+    """The person's contact history, newest first: one indexed query."""
+    return _timeline().filter(contact=contact)
+
+
+def account_timeline(*, account: Account) -> QuerySet[Touchpoint]:
+    """Everything that happened with the organisation and its people, newest first."""
+    return _timeline().filter(account=account)
+
+
+def touchpoint_list() -> QuerySet[Touchpoint]:
+    return _timeline()
+
+
+def contact_journey(*, contact: Contact) -> QuerySet[JourneyTransition]:
+    return contact.journey_transitions.select_related("actor").order_by("-created_at", "-id")
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.select_related("supervisor").prefetch_related(
+        Prefetch("members", queryset=get_user_model().objects.only("id").order_by("id"))
+    )
+
+
+def staff_list() -> QuerySet:
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .prefetch_related("groups", Prefetch("teams", queryset=Team.objects.only("id", "name")))
+        .order_by("username")
+    )

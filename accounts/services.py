@@ -1,0 +1,713 @@
+"""Writes on customers: create/update, identity resolution, the journey, the timeline, merges.
+
+Every function is keyword-only and validates before it writes; refusals raise
+``frontoffice.errors.ApplicationError`` (400) or ``ConflictError`` (409).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts import journey
+from accounts.identity import company_domain_of, normalize_domain, normalize_email, normalize_phone
+from accounts.models import (
+    Account,
+    Contact,
+    CustomerMerge,
+    JourneyStage,
+    JourneyTransition,
+    Team,
+    Touchpoint,
+)
+from frontoffice.errors import ApplicationError, ConflictError
+
+User = AbstractBaseUser
+
+ACCOUNT_FIELDS = ("name", "domain", "industry", "size", "region", "owner")
+CONTACT_FIELDS = ("name", "email", "phone", "title", "department", "account", "owner")
+
+
+def _full_clean(instance: models.Model, *, exclude: list[str] | None = None) -> None:
+    try:
+        instance.full_clean(exclude=exclude, validate_constraints=False)
+    except ValidationError as exc:
+        raise ApplicationError("Invalid input.", errors=exc.message_dict) from exc
+
+
+# --- Accounts -----------------------------------------------------------------------------------
+
+
+def _check_account_domain_free(domain: str, *, exclude_pk: int | None = None) -> None:
+    if not domain:
+        return
+    clash = Account.objects.filter(domain=domain).exclude(pk=exclude_pk).first()
+    if clash is not None:
+        message = f"An account with this domain already exists (#{clash.pk} {clash.name})."
+        raise ApplicationError(message, errors={"domain": [message]})
+
+
+def account_create(
+    *,
+    name: str,
+    domain: str = "",
+    industry: str = "",
+    size: str = "",
+    region: str = "",
+    owner: User | None = None,
+) -> Account:
+    """Create an organisation; its domain (normalised) must not belong to another account."""
+    account = Account(
+        name=(name or "").strip(),
+        domain=normalize_domain(domain),
+        industry=(industry or "").strip(),
+        size=size or "",
+        region=(region or "").strip(),
+        owner=owner,
+    )
+    _full_clean(account)
+    _check_account_domain_free(account.domain)
+    try:
+        with transaction.atomic():
+            account.save()
+    except IntegrityError as exc:  # a concurrent create took the domain first
+        raise ConflictError(
+            "An account with this domain was just created.",
+            errors={"domain": ["An account with this domain already exists."]},
+        ) from exc
+    return account
+
+
+def account_update(*, account: Account, **changes: Any) -> Account:
+    """Change an account's fields (only those in ACCOUNT_FIELDS)."""
+    unknown = set(changes) - set(ACCOUNT_FIELDS)
+    if unknown:
+        raise ApplicationError(
+            "Unknown fields.", errors={name: ["Unknown field."] for name in sorted(unknown)}
+        )
+    if "domain" in changes:
+        changes["domain"] = normalize_domain(changes["domain"])
+        _check_account_domain_free(changes["domain"], exclude_pk=account.pk)
+    for name, value in changes.items():
+        setattr(account, name, value.strip() if isinstance(value, str) else value)
+    _full_clean(account)
+    try:
+        with transaction.atomic():
+            account.save()
+    except IntegrityError as exc:
+        raise ConflictError(
+            "An account with this domain was just created.",
+            errors={"domain": ["An account with this domain already exists."]},
+        ) from exc
+    return account
+
+
+def account_resolve(
+    *, name: str = "", domain: str = "", owner: User | None = None
+) -> Account | None:
+    """Find the organisation by domain, then by exact (case-insensitive) name; create it when
+    a name is given and nothing matches. None when neither name nor domain is given."""
+    domain = normalize_domain(domain)
+    name = (name or "").strip()
+    if domain:
+        account = Account.objects.filter(domain=domain).first()
+        if account is not None:
+            return account
+    if name:
+        account = (
+            Account.objects.annotate(name_lower=Lower("name"))
+            .filter(name_lower=name.lower())
+            .filter(models.Q(domain="") | models.Q(domain=domain))
+            .order_by("id")
+            .first()
+        )
+        if account is not None:
+            if domain and not account.domain:
+                account.domain = domain
+                account.save(update_fields=["domain", "updated_at"])
+            return account
+    if not name and not domain:
+        return None
+    try:
+        return account_create(name=name or domain, domain=domain, owner=owner)
+    except ConflictError:
+        return Account.objects.get(domain=domain)
+
+
+# --- Contacts -----------------------------------------------------------------------------------
+
+
+def _check_contact_email_free(email: str, *, exclude_pk: int | None = None) -> None:
+    if not email:
+        return
+    clash = Contact.objects.filter(email=email).exclude(pk=exclude_pk).only("pk").first()
+    if clash is not None:
+        message = f"A contact with this email already exists (#{clash.pk})."
+        raise ApplicationError(message, errors={"email": [message]})
+
+
+def _check_identity(contact: Contact) -> None:
+    if not (contact.name or contact.email or contact.phone):
+        message = "A contact needs at least a name, an email or a phone number."
+        raise ApplicationError(
+            message, errors={"name": [message], "email": [message], "phone": [message]}
+        )
+
+
+def contact_create(
+    *,
+    name: str = "",
+    email: str = "",
+    phone: str = "",
+    title: str = "",
+    department: str = "",
+    account: Account | None = None,
+    owner: User | None = None,
+    stage: str = JourneyStage.AWARENESS,
+    actor: User | None = None,
+    cause: str = "created",
+) -> Contact:
+    """Create a person and the first row of their journey history (∅ → stage)."""
+    if stage not in JourneyStage.values:
+        raise ApplicationError("Unknown stage.", errors={"stage": [f"Unknown stage {stage!r}."]})
+    contact = Contact(
+        name=(name or "").strip(),
+        email=normalize_email(email),
+        phone=(phone or "").strip(),
+        title=(title or "").strip(),
+        department=(department or "").strip(),
+        account=account,
+        owner=owner,
+        stage=stage,
+    )
+    contact.phone_normalized = normalize_phone(contact.phone)
+    _check_identity(contact)
+    _full_clean(contact)
+    _check_contact_email_free(contact.email)
+    try:
+        with transaction.atomic():
+            contact.save()
+            JourneyTransition.objects.create(
+                contact=contact,
+                from_stage="",
+                to_stage=stage,
+                actor=actor,
+                cause=cause,
+                created_at=contact.stage_changed_at,
+            )
+    except IntegrityError as exc:  # a concurrent create took the email first
+        raise ConflictError(
+            "A contact with this email was just created.",
+            errors={"email": ["A contact with this email already exists."]},
+        ) from exc
+    return contact
+
+
+def contact_update(*, contact: Contact, **changes: Any) -> Contact:
+    """Change a contact's details. The journey stage is not a field: use ``journey_move``."""
+    unknown = set(changes) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ApplicationError(
+            "Unknown fields.", errors={name: ["Unknown field."] for name in sorted(unknown)}
+        )
+    if "email" in changes:
+        changes["email"] = normalize_email(changes["email"])
+        _check_contact_email_free(changes["email"], exclude_pk=contact.pk)
+    for name, value in changes.items():
+        setattr(contact, name, value.strip() if isinstance(value, str) else value)
+    contact.phone_normalized = normalize_phone(contact.phone)
+    _check_identity(contact)
+    _full_clean(contact)
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError as exc:
+        raise ConflictError(
+            "A contact with this email was just created.",
+            errors={"email": ["A contact with this email already exists."]},
+        ) from exc
+    return contact
+
+
+@dataclass(frozen=True)
+class ResolvedContact:
+    contact: Contact
+    created: bool
+    # "email", "phone", "name", "merged_email", "merged_phone" or "" when created.
+    matched_on: str
+
+
+def _find_contact(*, email: str, phone: str, name: str, domain: str) -> tuple[Contact | None, str]:
+    base = Contact.objects.select_related("account")
+    if email:
+        found = base.filter(email=email).first()
+        if found is not None:
+            return found, "email"
+        merge = (
+            CustomerMerge.objects.filter(kind="contact", duplicate_email=email)
+            .select_related("survivor_contact__account")
+            .first()
+        )
+        if merge is not None:
+            return merge.survivor_contact, "merged_email"
+    if phone:
+        found = base.filter(phone_normalized=phone).order_by("id").first()
+        if found is not None:
+            return found, "phone"
+        merge = (
+            CustomerMerge.objects.filter(kind="contact", duplicate_phone_normalized=phone)
+            .select_related("survivor_contact__account")
+            .first()
+        )
+        if merge is not None:
+            return merge.survivor_contact, "merged_phone"
+    if name and domain:
+        found = (
+            base.annotate(name_lower=Lower("name"))
+            .filter(name_lower=name.lower(), account__domain=domain)
+            .order_by("id")
+            .first()
+        )
+        if found is not None:
+            return found, "name"
+    return None, ""
+
+
+def contact_resolve(
+    *,
+    email: str = "",
+    phone: str = "",
+    name: str = "",
+    company: str = "",
+    domain: str = "",
+    title: str = "",
+    department: str = "",
+    owner: User | None = None,
+    stage: str = JourneyStage.AWARENESS,
+    actor: User | None = None,
+    cause: str = "",
+) -> ResolvedContact:
+    """Find the one Contact for incoming data, or create it (with its account).
+
+    Matches on normalised email first, then normalised phone (both also through past merges),
+    then the same name within the same company domain. A found contact gets its blank
+    details filled in; nothing it already has is overwritten.
+    """
+    email = normalize_email(email)
+    phone_normalized = normalize_phone(phone)
+    name = (name or "").strip()
+    domain = normalize_domain(domain) or company_domain_of(email)
+    if not (email or phone_normalized or name):
+        message = "Give at least an email, a phone number or a name."
+        raise ApplicationError(
+            message, errors={"email": [message], "phone": [message], "name": [message]}
+        )
+
+    contact, matched_on = _find_contact(
+        email=email, phone=phone_normalized, name=name, domain=domain
+    )
+    if contact is not None:
+        _fill_blanks(
+            contact,
+            name=name,
+            email=email,
+            phone=(phone or "").strip(),
+            title=title,
+            department=department,
+            company=company,
+            domain=domain,
+            owner=owner,
+        )
+        return ResolvedContact(contact=contact, created=False, matched_on=matched_on)
+
+    try:
+        with transaction.atomic():
+            account = account_resolve(name=company, domain=domain, owner=owner)
+            contact = contact_create(
+                name=name,
+                email=email,
+                phone=phone,
+                title=title,
+                department=department,
+                account=account,
+                owner=owner,
+                stage=stage,
+                actor=actor,
+                cause=cause or "identity resolution",
+            )
+    except ApplicationError:
+        # Someone created the same person a moment ago: theirs is the one.
+        contact = (
+            Contact.objects.select_related("account").filter(email=email).first() if email else None
+        )
+        if contact is None:
+            raise
+        return ResolvedContact(contact=contact, created=False, matched_on="email")
+    return ResolvedContact(contact=contact, created=True, matched_on="")
+
+
+def _fill_blanks(
+    contact: Contact,
+    *,
+    name: str,
+    email: str,
+    phone: str,
+    title: str,
+    department: str,
+    company: str,
+    domain: str,
+    owner: User | None,
+) -> None:
+    changes: dict[str, Any] = {}
+    if name and not contact.name:
+        changes["name"] = name
+    if email and not contact.email and not Contact.objects.filter(email=email).exists():
+        changes["email"] = email
+    if phone and not contact.phone:
+        changes["phone"] = phone
+    if title and not contact.title:
+        changes["title"] = title.strip()
+    if department and not contact.department:
+        changes["department"] = department.strip()
+    if owner is not None and contact.owner_id is None:
+        changes["owner"] = owner
+    if contact.account_id is None and (company or domain):
+        changes["account"] = account_resolve(name=company, domain=domain, owner=owner)
+    if changes:
+        contact_update(contact=contact, **changes)
+
+
+# --- Journey ------------------------------------------------------------------------------------
+
+
+def journey_move(
+    *,
+    contact: Contact,
+    to_stage: str,
+    actor: User | None = None,
+    cause: str = "",
+    at: datetime | None = None,
+) -> JourneyTransition:
+    """Move a contact along the journey and write the transition row, in one transaction.
+
+    Forward moves are free; backward moves and moves to lost/dormant need a cause. The update is
+    a compare-and-set on the stage the caller saw: if someone moved the contact meanwhile, the
+    move is refused with ConflictError and nothing is written.
+    """
+    cause = (cause or "").strip()
+    from_stage = contact.stage
+    if to_stage not in JourneyStage.values:
+        raise ApplicationError(
+            "Unknown stage.", errors={"to_stage": [f"{to_stage!r} is not a journey stage."]}
+        )
+    move = journey.classify_move(from_stage, to_stage)
+    if move is None:
+        raise ApplicationError(
+            "The contact is already at this stage.",
+            errors={"to_stage": [f"The contact is already at {to_stage!r}."]},
+        )
+    if not journey.can_transition(from_stage, to_stage, has_reason=bool(cause)):
+        message = f"Moving from {from_stage!r} to {to_stage!r} needs a reason."
+        raise ApplicationError(message, errors={"cause": [message]})
+    if len(cause) > 500:
+        raise ApplicationError(
+            "The reason is too long.", errors={"cause": ["At most 500 characters."]}
+        )
+    at = at or timezone.now()
+    with transaction.atomic():
+        changed = Contact.objects.filter(pk=contact.pk, stage=from_stage).update(
+            stage=to_stage, stage_changed_at=at, updated_at=timezone.now()
+        )
+        if changed != 1:
+            raise ConflictError(
+                "The contact's stage was changed by someone else; reload and try again.",
+                errors={"to_stage": ["The stage changed meanwhile."]},
+            )
+        transition = JourneyTransition.objects.create(
+            contact=contact,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            actor=actor,
+            cause=cause,
+            created_at=at,
+        )
+    contact.stage = to_stage
+    contact.stage_changed_at = at
+    return transition
+
+
+def journey_advance(
+    *,
+    contact: Contact,
+    to_stage: str,
+    actor: User | None = None,
+    cause: str = "",
+    at: datetime | None = None,
+) -> JourneyTransition | None:
+    """Move the contact to *at least* `to_stage`: nothing happens when it is there or further.
+    A dormant or lost contact is reactivated. For automatic moves (a capture, a won deal)."""
+    if journey.is_at_or_past(contact.stage, to_stage):
+        return None
+    for _attempt in range(3):
+        try:
+            return journey_move(contact=contact, to_stage=to_stage, actor=actor, cause=cause, at=at)
+        except ConflictError:
+            contact.refresh_from_db(fields=["stage", "stage_changed_at"])
+            if journey.is_at_or_past(contact.stage, to_stage):
+                return None
+    raise ConflictError("The contact's stage keeps changing; try again.")
+
+
+# --- Timeline -----------------------------------------------------------------------------------
+
+
+def touchpoint_record(
+    *,
+    kind: str,
+    channel: str,
+    contact: Contact | None = None,
+    account: Account | None = None,
+    occurred_at: datetime | None = None,
+    campaign: models.Model | None = None,
+    amount: Decimal | None = None,
+    currency: str = "",
+    summary: str = "",
+    actor: User | None = None,
+    source: models.Model | None = None,
+) -> Touchpoint:
+    """Put one interaction on the customer's timeline (the account is taken from the contact)."""
+    if contact is None and account is None:
+        message = "A touchpoint needs a contact or an account."
+        raise ApplicationError(message, errors={"contact": [message], "account": [message]})
+    if contact is not None and account is not None and contact.account_id not in (None, account.pk):
+        message = "The contact belongs to another account."
+        raise ApplicationError(message, errors={"account": [message]})
+    if amount is not None and not currency:
+        message = "An amount needs its currency."
+        raise ApplicationError(message, errors={"currency": [message]})
+    touchpoint = Touchpoint(
+        kind=kind,
+        channel=channel,
+        contact=contact,
+        account=account if account is not None else (contact.account if contact else None),
+        occurred_at=occurred_at or timezone.now(),
+        campaign=campaign,
+        amount=amount,
+        currency=(currency or "").upper(),
+        summary=(summary or "").strip()[:300],
+        actor=actor,
+    )
+    if source is not None:
+        touchpoint.source_type = ContentType.objects.get_for_model(source)
+        touchpoint.source_id = source.pk
+    _full_clean(touchpoint, exclude=["source_type", "source_id"])
+    touchpoint.save()
+    return touchpoint
+
+
+# --- Teams --------------------------------------------------------------------------------------
+
+
+def team_save(
+    *,
+    team: Team | None = None,
+    name: str,
+    kind: str,
+    supervisor: User | None = None,
+    members: list[User] | None = None,
+) -> Team:
+    """Create or change a team; its supervisor is always one of its members."""
+    team = team or Team()
+    team.name = (name or "").strip()
+    team.kind = kind
+    team.supervisor = supervisor
+    _full_clean(team)
+    clash = (
+        Team.objects.annotate(name_lower=Lower("name"))
+        .filter(name_lower=team.name.lower())
+        .exclude(pk=team.pk)
+        .exists()
+    )
+    if clash:
+        raise ApplicationError(
+            "A team with this name exists.", errors={"name": ["A team with this name exists."]}
+        )
+    with transaction.atomic():
+        team.save()
+        if members is not None:
+            team.members.set(members)
+        if supervisor is not None:
+            team.members.add(supervisor)
+    return team
+
+
+# --- Merges -------------------------------------------------------------------------------------
+
+
+def _move_related_rows(
+    model: type[models.Model], survivor: models.Model, duplicate: models.Model
+) -> dict[str, int]:
+    """Re-point every row of every table that references `duplicate` to `survivor`.
+
+    Found through the model's relations, so tables of apps added later (deals, inquiries) move
+    too without this app knowing them.
+    """
+    moved: dict[str, int] = {}
+    for relation in model._meta.related_objects:
+        related_model = relation.related_model
+        label = related_model._meta.label
+        if relation.many_to_many:
+            through = relation.through
+            own = next(
+                f.name for f in through._meta.fields if f.related_model is model and f.name != "id"
+            )
+            other = next(
+                f.name
+                for f in through._meta.fields
+                if f.is_relation and f.name not in (own, "id") and f.related_model is related_model
+            )
+            already = through.objects.filter(**{own: survivor}).values(other)
+            rows = through.objects.filter(**{own: duplicate})
+            count = rows.exclude(**{f"{other}__in": already}).update(**{own: survivor})
+            rows.delete()
+        else:
+            field = relation.field
+            count = related_model._base_manager.filter(**{field.name: duplicate}).update(
+                **{field.name: survivor}
+            )
+        if count:
+            moved[f"{label}.{relation.field.name}"] = count
+    return moved
+
+
+def _snapshot(instance: models.Model) -> dict[str, Any]:
+    return {
+        field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields
+    }
+
+
+def _journey_rank(stage: str) -> int:
+    return journey.FUNNEL.index(stage) if stage in journey.FUNNEL else -1
+
+
+def contact_merge(
+    *, survivor: Contact, duplicate: Contact, actor: User | None = None, reason: str = ""
+) -> CustomerMerge:
+    """Merge `duplicate` into `survivor`: every related row moves, blanks are filled, the
+    furthest journey stage is kept, an audit row records it all, and the duplicate is deleted.
+
+    The duplicate's email and phone keep resolving to the survivor (through the audit row).
+    """
+    if survivor.pk == duplicate.pk:
+        message = "A contact cannot be merged into itself."
+        raise ApplicationError(message, errors={"duplicate": [message]})
+    try:
+        with transaction.atomic():
+            locked = {
+                c.pk: c
+                for c in Contact.objects.select_for_update()
+                .filter(pk__in=[survivor.pk, duplicate.pk])
+                .order_by("pk")
+            }
+            if len(locked) != 2:
+                raise ConflictError("One of the contacts no longer exists (merged or deleted).")
+            survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+            snapshot = _snapshot(duplicate)
+            moved = _move_related_rows(Contact, survivor, duplicate)
+            duplicate_email = duplicate.email
+            duplicate_phone = duplicate.phone_normalized
+            Contact.objects.filter(pk=duplicate.pk).delete()
+
+            for name in ("name", "email", "phone", "title", "department", "account_id", "owner_id"):
+                if not getattr(survivor, name) and getattr(duplicate, name):
+                    setattr(survivor, name, getattr(duplicate, name))
+            survivor.phone_normalized = normalize_phone(survivor.phone)
+            if _journey_rank(duplicate.stage) > _journey_rank(survivor.stage):
+                survivor.stage = duplicate.stage
+            survivor.save()
+            _close_merged_history(survivor, actor=actor, note=f"merged with #{duplicate.pk}")
+
+            merge = CustomerMerge.objects.create(
+                kind=CustomerMerge.Kind.CONTACT,
+                survivor_contact=survivor,
+                duplicate_id=duplicate.pk,
+                duplicate_email=duplicate_email,
+                duplicate_phone_normalized=duplicate_phone,
+                duplicate_snapshot=snapshot,
+                moved=moved,
+                actor=actor,
+                reason=(reason or "").strip()[:500],
+            )
+    except IntegrityError as exc:
+        raise ConflictError(
+            f"These contacts cannot be merged automatically: {exc}", errors={}
+        ) from exc
+    return merge
+
+
+def _close_merged_history(contact: Contact, *, actor: User | None, note: str) -> None:
+    """After two histories are joined, the last transition must end at the current stage."""
+    last = contact.journey_transitions.order_by("-created_at", "-id").first()
+    if last is not None and last.to_stage != contact.stage:
+        now = timezone.now()
+        JourneyTransition.objects.create(
+            contact=contact,
+            from_stage=last.to_stage,
+            to_stage=contact.stage,
+            actor=actor,
+            cause=note,
+            created_at=now,
+        )
+        Contact.objects.filter(pk=contact.pk).update(stage_changed_at=now)
+        contact.stage_changed_at = now
+
+
+def account_merge(
+    *, survivor: Account, duplicate: Account, actor: User | None = None, reason: str = ""
+) -> CustomerMerge:
+    """Merge organisation `duplicate` into `survivor`: contacts, timeline and every other
+    related row move; blanks are filled; an audit row is kept; the duplicate is deleted."""
+    if survivor.pk == duplicate.pk:
+        message = "An account cannot be merged into itself."
+        raise ApplicationError(message, errors={"duplicate": [message]})
+    try:
+        with transaction.atomic():
+            locked = {
+                a.pk: a
+                for a in Account.objects.select_for_update()
+                .filter(pk__in=[survivor.pk, duplicate.pk])
+                .order_by("pk")
+            }
+            if len(locked) != 2:
+                raise ConflictError("One of the accounts no longer exists (merged or deleted).")
+            survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+            snapshot = _snapshot(duplicate)
+            moved = _move_related_rows(Account, survivor, duplicate)
+            Account.objects.filter(pk=duplicate.pk).delete()
+            for name in ("domain", "industry", "size", "region", "owner_id"):
+                if not getattr(survivor, name) and getattr(duplicate, name):
+                    setattr(survivor, name, getattr(duplicate, name))
+            survivor.save()
+            merge = CustomerMerge.objects.create(
+                kind=CustomerMerge.Kind.ACCOUNT,
+                survivor_account=survivor,
+                duplicate_id=duplicate.pk,
+                duplicate_snapshot=snapshot,
+                moved=moved,
+                actor=actor,
+                reason=(reason or "").strip()[:500],
+            )
+    except IntegrityError as exc:
+        raise ConflictError(
+            f"These accounts cannot be merged automatically: {exc}", errors={}
+        ) from exc
+    return merge

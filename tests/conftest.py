@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts import roles
+from tests.factories import user_with_role
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings):
+    # Production settings redirect to HTTPS when debug is off; the test client speaks HTTP.
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Tasks run in-process unless a test talks to a real broker on purpose."""
+    from frontoffice.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def sales_rep(db):
+    return user_with_role(roles.SALES_REP, username="rep")
+
+
+@pytest.fixture
+def support_agent(db):
+    return user_with_role(roles.SUPPORT_AGENT, username="agent")
+
+
+@pytest.fixture
+def manager(db):
+    return user_with_role(roles.MANAGER, username="manager")
+
+
+@pytest.fixture
+def marketer(db):
+    return user_with_role(roles.MARKETER, username="marketer")
+
+
+@pytest.fixture
+def admin_user(db):
+    return user_with_role(roles.ADMIN, username="admin")
+
+
+@pytest.fixture
+def rep_client(sales_rep):
+    return _client_for(sales_rep)
+
+
+@pytest.fixture
+def agent_client(support_agent):
+    return _client_for(support_agent)
+
+
+@pytest.fixture
+def manager_client(manager):
+    return _client_for(manager)
+
+
+@pytest.fixture
+def marketer_client(marketer):
+    return _client_for(marketer)
+
+
+@pytest.fixture
+def admin_client_api(admin_user):
+    return _client_for(admin_user)
