@@ -189,6 +189,13 @@ def contact_create(
         owner=owner,
         stage=stage,
     )
+    return contact_register(contact=contact, actor=actor, cause=cause)
+
+
+def contact_register(*, contact: Contact, actor: User | None = None, cause: str = "created") -> Contact:
+    """Save a new, unsaved Contact (built by a form or by ``contact_create``) together with the
+    first row of its journey history."""
+    contact.email = normalize_email(contact.email)
     contact.phone_normalized = normalize_phone(contact.phone)
     _check_identity(contact)
     _full_clean(contact)
@@ -199,7 +206,7 @@ def contact_create(
             JourneyTransition.objects.create(
                 contact=contact,
                 from_stage="",
-                to_stage=stage,
+                to_stage=contact.stage,
                 actor=actor,
                 cause=cause,
                 created_at=contact.stage_changed_at,

@@ -181,6 +181,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "JourneyStageEnum": "accounts.models.JourneyStage",
+        "TouchpointKindEnum": "accounts.models.TouchpointKind",
+        "TouchpointChannelEnum": "accounts.models.TouchpointChannel",
+        "TeamKindEnum": "accounts.models.Team.Kind",
+        "AccountSizeEnum": "accounts.models.Account.Size",
     },
 }
 
