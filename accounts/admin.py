@@ -56,7 +56,7 @@ def _run_action_form(
     return TemplateResponse(request, "admin/accounts/action_form.html", context)
 
 
-def _as_validation_error(field: str, normalise, value: str) -> str:
+def _as_validation_error(normalise, value: str) -> str:
     try:
         return normalise(value)
     except ApplicationError as exc:
@@ -74,7 +74,16 @@ class TouchpointInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
     ordering = ["-occurred_at", "-id"]
-    fields = ["occurred_at", "kind", "channel", "campaign", "amount", "currency", "summary", "actor"]
+    fields = [
+        "occurred_at",
+        "kind",
+        "channel",
+        "campaign",
+        "amount",
+        "currency",
+        "summary",
+        "actor",
+    ]
     readonly_fields = fields
     verbose_name_plural = _("timeline (touchpoints)")
 
@@ -124,7 +133,15 @@ class AccountAdminForm(forms.ModelForm):
         fields = ["name", "domain", "industry", "size", "region", "owner"]
 
     def clean_domain(self) -> str:
-        return _as_validation_error("domain", normalize_domain, self.cleaned_data.get("domain", ""))
+        domain = _as_validation_error(normalize_domain, self.cleaned_data.get("domain", ""))
+        clash = Account.objects.filter(domain=domain).exclude(pk=self.instance.pk).first()
+        if domain and clash is not None:
+            raise ValidationError(
+                _("An account with this domain already exists (#%(pk)s %(name)s)."),
+                params={"pk": clash.pk, "name": clash.name},
+                code="unique",
+            )
+        return domain
 
 
 class MergeForm(forms.Form):
@@ -160,9 +177,10 @@ def _merge_selected(
             except ApplicationError as exc:
                 modeladmin.message_user(request, f"{duplicate}: {exc.message}", messages.ERROR)
         modeladmin.message_user(
-            request, _("Merged %(count)d record(s) into %(survivor)s.") % {
-                "count": merged, "survivor": survivor
-            }, messages.SUCCESS
+            request,
+            _("Merged %(count)d record(s) into %(survivor)s.")
+            % {"count": merged, "survivor": survivor},
+            messages.SUCCESS,
         )
         return None
     return _run_action_form(
@@ -195,7 +213,8 @@ class AccountAdmin(admin.ModelAdmin):
                 account=obj, **{name: form.cleaned_data[name] for name in form.changed_data}
             )
         else:
-            created = services.account_create(**{name: form.cleaned_data[name] for name in form.Meta.fields})
+            fields = AccountAdminForm.Meta.fields
+            created = services.account_create(**{name: form.cleaned_data[name] for name in fields})
             obj.pk, obj._state.adding = created.pk, False
 
     def has_merge_permission(self, request) -> bool:
@@ -215,7 +234,15 @@ class ContactAdminForm(forms.ModelForm):
         fields = ["name", "email", "phone", "title", "department", "account", "owner"]
 
     def clean_email(self) -> str:
-        return _as_validation_error("email", normalize_email, self.cleaned_data.get("email", ""))
+        email = _as_validation_error(normalize_email, self.cleaned_data.get("email", ""))
+        clash = Contact.objects.filter(email=email).exclude(pk=self.instance.pk).first()
+        if email and clash is not None:
+            raise ValidationError(
+                _("A contact with this email already exists (#%(pk)s)."),
+                params={"pk": clash.pk},
+                code="unique",
+            )
+        return email
 
 
 class JourneyMoveForm(forms.Form):
@@ -282,7 +309,16 @@ class ContactAdmin(admin.ModelAdmin):
 
 @admin.register(Touchpoint)
 class TouchpointAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["occurred_at", "kind", "channel", "contact", "account", "campaign", "amount", "actor"]
+    list_display = [
+        "occurred_at",
+        "kind",
+        "channel",
+        "contact",
+        "account",
+        "campaign",
+        "amount",
+        "actor",
+    ]
     list_filter = ["kind", "channel", "campaign", "occurred_at"]
     search_fields = ["summary", "contact__name", "contact__email", "account__name"]
     list_select_related = ["contact", "account", "campaign", "actor"]
@@ -301,7 +337,15 @@ class JourneyTransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(CustomerMerge)
 class CustomerMergeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "kind", "survivor_contact", "survivor_account", "duplicate_id", "actor", "reason"]
+    list_display = [
+        "created_at",
+        "kind",
+        "survivor_contact",
+        "survivor_account",
+        "duplicate_id",
+        "actor",
+        "reason",
+    ]
     list_filter = ["kind", "created_at"]
     search_fields = ["duplicate_email", "reason"]
     list_select_related = ["survivor_contact", "survivor_account", "actor"]

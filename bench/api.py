@@ -1,0 +1,124 @@
+"""Benchmark of the foundation's hot paths on a seeded database; prints its figures.
+
+    .venv/bin/python bench/api.py                        # SQLite scratch file
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/frontoffice_bench .venv/bin/python bench/api.py
+    .venv/bin/python bench/api.py --contacts 20000 --repeat 200
+
+It seeds its own scratch database with `seed_demo --reset` (never point it at real data), then
+times API reads (contact list, timeline) through Django's test client with token auth, and the
+identity-resolution and journey services. Figures are per call: median and 95th percentile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _report(name: str, samples: list[float], queries: int | None = None) -> None:
+    median = statistics.median(samples) * 1000
+    p95 = _percentile(samples, 0.95) * 1000
+    extra = f"  queries/call={queries}" if queries is not None else ""
+    print(f"{name:<44} median={median:7.2f} ms  p95={p95:7.2f} ms  n={len(samples)}{extra}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=100)
+    args = parser.parse_args()
+
+    os.environ.setdefault("DATABASE_URL", "sqlite:////tmp/frontoffice-bench.sqlite3")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frontoffice.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    from accounts import services
+    from accounts.models import Contact, JourneyStage, Touchpoint
+
+    print(f"database: {connection.vendor}  contacts: {args.contacts}  repeat: {args.repeat}")
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    call_command("seed_demo", reset=True, contacts=args.contacts, no_progress=True, verbosity=0)
+    print(
+        f"seed_demo: {time.perf_counter() - started:.1f} s for {Contact.objects.count()} contacts, "
+        f"{Touchpoint.objects.count()} touchpoints"
+    )
+
+    user = get_user_model().objects.get(username="rep1")
+    client = APIClient(SERVER_NAME="localhost")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    busiest = (
+        Contact.objects.annotate(n=django.db.models.Count("touchpoints")).order_by("-n").first()
+    )
+
+    def timed_get(url: str) -> tuple[list[float], int]:
+        samples = []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            response = client.get(url)
+            samples.append(time.perf_counter() - t0)
+            if response.status_code != 200:
+                raise SystemExit(f"{url} answered {response.status_code}")
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(url)
+        return samples, len(ctx.captured_queries)
+
+    for label, url in (
+        ("GET /contacts/ (page of 50)", "/api/v1/contacts/"),
+        ("GET /contacts/?stage=lead&q=a", "/api/v1/contacts/?stage=lead&q=a"),
+        ("GET /accounts/ (page of 50)", "/api/v1/accounts/"),
+        (
+            f"GET /contacts/{{id}}/timeline/ ({busiest.n} rows)",
+            f"/api/v1/contacts/{busiest.pk}/timeline/",
+        ),
+        ("GET /touchpoints/ (page of 50)", "/api/v1/touchpoints/"),
+    ):
+        samples, queries = timed_get(url)
+        _report(label, samples, queries)
+
+    samples = []
+    for i in range(args.repeat):
+        t0 = time.perf_counter()
+        services.contact_resolve(
+            email=f"bench{i}@bench-corp.example.com", name=f"Bench {i}", company="Bench Corp"
+        )
+        samples.append(time.perf_counter() - t0)
+    _report("contact_resolve (new person)", samples)
+
+    samples = []
+    for i in range(args.repeat):
+        t0 = time.perf_counter()
+        services.contact_resolve(email=f"bench{i}@bench-corp.example.com")
+        samples.append(time.perf_counter() - t0)
+    _report("contact_resolve (known email)", samples)
+
+    samples = []
+    for contact in Contact.objects.filter(stage=JourneyStage.AWARENESS)[: args.repeat]:
+        t0 = time.perf_counter()
+        services.journey_move(contact=contact, to_stage=JourneyStage.LEAD, cause="bench")
+        samples.append(time.perf_counter() - t0)
+    _report("journey_move (awareness -> lead)", samples)
+
+
+if __name__ == "__main__":
+    main()
