@@ -7,7 +7,7 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -65,7 +65,7 @@ def _worker_database_url() -> str:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db):
+def celery_worker_process(transactional_db, tmp_path):
     """A real `celery -A frontoffice worker` on its own queue, against Redis and the test DB."""
     if connection.vendor != "postgresql":
         pytest.skip("the real-worker test needs PostgreSQL (a SQLite test DB lives in memory)")
@@ -78,7 +78,6 @@ def celery_worker_process(transactional_db):
         "CELERY_BROKER_URL": REDIS_URL,
         "CELERY_RESULT_BACKEND": REDIS_URL,
     }
-    log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)
     command = [
         sys.executable,
         "-m",
@@ -93,16 +92,15 @@ def celery_worker_process(transactional_db):
         "--without-mingle",
         "--loglevel=INFO",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    yield queue
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
-    Path(log.name).unlink(missing_ok=True)
+    with (tmp_path / "worker.log").open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        yield queue
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @pytest.mark.broker
@@ -126,3 +124,39 @@ def test_it_runs_a_task_through_redis_in_a_real_worker(celery_worker_process):
         "dormant",
         "no activity for 365 days",
     )
+
+
+@pytest.mark.broker
+def test_it_starts_beat_against_redis_with_the_schedule_in_code(tmp_path):
+    if not _redis_reachable():
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}: no beat to start")
+    log_path = tmp_path / "beat.log"
+    env = {**os.environ, "CELERY_BROKER_URL": REDIS_URL}
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "frontoffice",
+        "beat",
+        "--loglevel=DEBUG",
+        "--schedule",
+        str(tmp_path / "beat-schedule"),
+        "--pidfile=",
+    ]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while (
+                time.monotonic() < deadline and "accounts-mark-dormant" not in log_path.read_text()
+            ):
+                assert process.poll() is None, log_path.read_text()
+                time.sleep(0.5)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+    output = log_path.read_text()
+    assert "beat: Starting..." in output
+    assert "accounts-mark-dormant-contacts" in output
