@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -69,9 +70,15 @@ def normalize_email(value: str, *, field: str = "email") -> str:
 
 def normalize_phone(value: str) -> str:
     """Digits in E.164 form: '03-1234-5678' → '+81312345678' (national numbers get the default
-    country code), '+81 (3) 1234 5678' → '+81312345678', '0081…' → '+81…'. '' when no digits."""
-    raw = (value or "").strip()
-    digits = re.sub(r"\D", "", raw)
+    country code), '+81 (3) 1234 5678' and '+81 (0)3-1234-5678' → '+81312345678',
+    '0081…' → '+81…'; full-width digits and signs count as their ASCII forms. '' when fewer
+    than 5 digits."""
+    # NFKC: Japanese input methods often type full-width digits, hyphens and plus signs.
+    raw = unicodedata.normalize("NFKC", value or "").strip()
+    if raw.startswith("+"):
+        # '+81 (0)3-…': the bracketed trunk prefix is not dialled with the country code.
+        raw = re.sub(r"\(\s*0\s*\)", "", raw, count=1)
+    digits = re.sub(r"[^0-9]", "", raw)
     if len(digits) < 5:
         return ""
     if raw.startswith("+"):
@@ -90,7 +97,7 @@ def normalize_domain(value: str, *, field: str = "domain") -> str:
     if not domain:
         return ""
     domain = re.sub(r"^[a-z][a-z0-9+.-]*://", "", domain)
-    domain = domain.split("/", 1)[0].split("?", 1)[0].split(":", 1)[0].rstrip(".")
+    domain = re.split(r"[/?#:]", domain, maxsplit=1)[0].rstrip(".")
     domain = domain.removeprefix("www.")
     try:
         domain = domain.encode("idna").decode("ascii")
@@ -109,5 +116,9 @@ def company_domain_of(email: str) -> str:
     """The organisation's domain an address belongs to, '' for free-mail providers."""
     if "@" not in email:
         return ""
-    domain = email.rsplit("@", 1)[1]
+    try:
+        # The same form as Account.domain, so an IDN address ('taro@例え.jp') finds its account.
+        domain = normalize_domain(email.rsplit("@", 1)[1])
+    except ApplicationError:
+        return ""
     return "" if domain in FREE_MAIL_DOMAINS else domain

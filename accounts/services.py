@@ -19,7 +19,13 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts import journey
-from accounts.identity import company_domain_of, normalize_domain, normalize_email, normalize_phone
+from accounts.identity import (
+    FREE_MAIL_DOMAINS,
+    company_domain_of,
+    normalize_domain,
+    normalize_email,
+    normalize_phone,
+)
 from accounts.models import (
     Account,
     Contact,
@@ -123,13 +129,12 @@ def account_resolve(
         if account is not None:
             return account
     if name:
-        account = (
-            Account.objects.annotate(name_lower=Lower("name"))
-            .filter(name_lower=name.lower())
-            .filter(models.Q(domain="") | models.Q(domain=domain))
-            .order_by("id")
-            .first()
+        same_name = Account.objects.annotate(name_lower=Lower("name")).filter(
+            name_lower=name.lower()
         )
+        if domain:  # a same-named organisation with another domain is another organisation
+            same_name = same_name.filter(models.Q(domain="") | models.Q(domain=domain))
+        account = same_name.order_by("id").first()
         if account is not None:
             if domain and not account.domain:
                 account.domain = domain
@@ -192,7 +197,9 @@ def contact_create(
     return contact_register(contact=contact, actor=actor, cause=cause)
 
 
-def contact_register(*, contact: Contact, actor: User | None = None, cause: str = "created") -> Contact:
+def contact_register(
+    *, contact: Contact, actor: User | None = None, cause: str = "created"
+) -> Contact:
     """Save a new, unsaved Contact (built by a form or by ``contact_create``) together with the
     first row of its journey history."""
     contact.email = normalize_email(contact.email)
@@ -312,7 +319,10 @@ def contact_resolve(
     email = normalize_email(email)
     phone_normalized = normalize_phone(phone)
     name = (name or "").strip()
-    domain = normalize_domain(domain) or company_domain_of(email)
+    domain = normalize_domain(domain)
+    if domain in FREE_MAIL_DOMAINS:  # a mailbox provider is nobody's company site
+        domain = ""
+    domain = domain or company_domain_of(email)
     if not (email or phone_normalized or name):
         message = "Give at least an email, a phone number or a name."
         raise ApplicationError(
@@ -569,7 +579,13 @@ def _move_related_rows(
     too without this app knowing them.
     """
     moved: dict[str, int] = {}
-    for relation in model._meta.related_objects:
+    # include_hidden: relations declared with related_name="+" must move too.
+    relations = [
+        field
+        for field in model._meta.get_fields(include_hidden=True)
+        if field.is_relation and field.auto_created and not field.concrete
+    ]
+    for relation in relations:
         related_model = relation.related_model
         label = related_model._meta.label
         if relation.many_to_many:
@@ -640,6 +656,8 @@ def contact_merge(
             survivor.phone_normalized = normalize_phone(survivor.phone)
             if _journey_rank(duplicate.stage) > _journey_rank(survivor.stage):
                 survivor.stage = duplicate.stage
+                # The stage was reached when the duplicate reached it, not when it was merged.
+                survivor.stage_changed_at = duplicate.stage_changed_at
             survivor.save()
             _close_merged_history(survivor, actor=actor, note=f"merged with #{duplicate.pk}")
 

@@ -21,7 +21,9 @@ def mark_dormant_contacts(days: int | None = None) -> dict[str, int]:
     Idempotent: a second run finds nothing left to move. Each move goes through
     ``journey_move`` so it writes its history row; a contact that changes meanwhile is skipped.
     """
-    days = days or settings.FRONTOFFICE_DORMANT_AFTER_DAYS
+    days = settings.FRONTOFFICE_DORMANT_AFTER_DAYS if days is None else days
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
     cutoff = timezone.now() - timedelta(days=days)
     recent_touch = Touchpoint.objects.filter(contact=OuterRef("pk"), occurred_at__gte=cutoff)
     candidates = (

@@ -17,7 +17,11 @@ def _grid(table: str) -> list[tuple[str, str, str]]:
     header, *rows = (line.split() for line in table.strip().splitlines())
     assert tuple(header) == STAGES
     assert tuple(row[0] for row in rows) == STAGES
-    cells = [(row[0], to_stage, cell) for row in rows for to_stage, cell in zip(header, row[1:])]
+    cells = [
+        (row[0], to_stage, cell)
+        for row in rows
+        for to_stage, cell in zip(header, row[1:], strict=True)
+    ]
     assert len(cells) == len(STAGES) ** 2
     return cells
 
@@ -102,4 +106,3 @@ def test_it_treats_an_unknown_stage_as_no_move(from_stage, to_stage):
 @pytest.mark.parametrize("has_reason", [False, True])
 def test_it_refuses_a_move_from_or_to_an_unknown_stage(from_stage, to_stage, has_reason):
     assert can_transition(from_stage, to_stage, has_reason=has_reason) is False
-
