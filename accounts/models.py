@@ -280,7 +280,7 @@ class Touchpoint(models.Model):
     account = models.ForeignKey(
         Account,
         verbose_name=_("account"),
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="touchpoints",
         null=True,
         blank=True,

@@ -25,6 +25,8 @@ def _edit(*models: str) -> list[str]:
 
 
 # Codenames per role for the accounts app; ADMIN gets every permission of the app.
+# Deleting customers (an erasure request: the person's history goes with them) is the Admin's
+# alone; managers merge duplicates instead.
 ACCOUNTS_ROLE_PERMISSIONS: dict[str, list[str]] = {
     SALES_REP: [
         *_edit("account", "contact"),
@@ -48,8 +50,6 @@ ACCOUNTS_ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     MANAGER: [
         *_edit("account", "contact", "team"),
-        "delete_account",
-        "delete_contact",
         "move_journey_contact",
         "merge_contact",
         "merge_account",

@@ -149,9 +149,10 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- REST framework and OpenAPI -----------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes a request without credentials a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["frontoffice.api.permissions.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": [

@@ -6,7 +6,17 @@ from pipeline.models import Campaign
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "status", "starts_on", "ends_on", "cost", "currency", "owner", "touchpoint_count"]
+    list_display = [
+        "name",
+        "kind",
+        "status",
+        "starts_on",
+        "ends_on",
+        "cost",
+        "currency",
+        "owner",
+        "touchpoint_count",
+    ]
     list_filter = ["kind", "status", "starts_on"]
     search_fields = ["name"]
     list_select_related = ["owner"]

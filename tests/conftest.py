@@ -14,6 +14,12 @@ def _plain_http(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # The production hasher costs ~0.5 s a user; tests do not test hashing strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery(settings):
     """Tasks run in-process unless a test talks to a real broker on purpose."""
     from frontoffice.celery import app

@@ -34,6 +34,16 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
     pass
 
 
+class IdField(serializers.PrimaryKeyRelatedField):
+    """A related record by id. A JSON float is refused: 1.5 would match #1 and 1e400 (infinity)
+    would overflow (500) in the lookup."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, float):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 def _staff_users():
     return User.objects.filter(is_active=True)
 
@@ -45,9 +55,7 @@ def _display_name(user) -> str | None:
 
 
 class AccountSerializer(StrictModelSerializer):
-    owner = serializers.PrimaryKeyRelatedField(
-        queryset=_staff_users(), allow_null=True, required=False
-    )
+    owner = IdField(queryset=_staff_users(), allow_null=True, required=False)
     owner_name = serializers.SerializerMethodField()
     contact_count = serializers.IntegerField(read_only=True, default=0)
 
@@ -67,8 +75,10 @@ class AccountSerializer(StrictModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
-        # Uniqueness is checked by the service with a clear message.
+        # Uniqueness is checked by the service with a clear message, on the normalised domain
+        # (DRF would add its own UniqueValidator for the conditional unique constraint).
         validators: list = []
+        extra_kwargs = {"domain": {"validators": []}}
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_owner_name(self, obj: Account) -> str | None:
@@ -76,12 +86,8 @@ class AccountSerializer(StrictModelSerializer):
 
 
 class ContactSerializer(StrictModelSerializer):
-    account = serializers.PrimaryKeyRelatedField(
-        queryset=Account.objects.all(), allow_null=True, required=False
-    )
-    owner = serializers.PrimaryKeyRelatedField(
-        queryset=_staff_users(), allow_null=True, required=False
-    )
+    account = IdField(queryset=Account.objects.all(), allow_null=True, required=False)
+    owner = IdField(queryset=_staff_users(), allow_null=True, required=False)
     account_name = serializers.SerializerMethodField()
     owner_name = serializers.SerializerMethodField()
 
@@ -107,6 +113,17 @@ class ContactSerializer(StrictModelSerializer):
         validators: list = []
         extra_kwargs = {"email": {"validators": []}}
 
+    def validate(self, attrs):
+        if "stage" in (getattr(self, "initial_data", None) or {}) and self.instance is not None:
+            raise serializers.ValidationError(
+                {
+                    "stage": [
+                        "The journey stage changes only through POST /api/v1/contacts/{id}/move/."
+                    ]
+                }
+            )
+        return super().validate(attrs)
+
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_account_name(self, obj: Contact) -> str | None:
         return obj.account.name if obj.account_id else None
@@ -131,15 +148,9 @@ class TouchpointSourceSerializer(serializers.Serializer):
 
 
 class TouchpointSerializer(StrictModelSerializer):
-    contact = serializers.PrimaryKeyRelatedField(
-        queryset=Contact.objects.all(), allow_null=True, required=False
-    )
-    account = serializers.PrimaryKeyRelatedField(
-        queryset=Account.objects.all(), allow_null=True, required=False
-    )
-    campaign = serializers.PrimaryKeyRelatedField(
-        queryset=Campaign.objects.all(), allow_null=True, required=False
-    )
+    contact = IdField(queryset=Contact.objects.all(), allow_null=True, required=False)
+    account = IdField(queryset=Account.objects.all(), allow_null=True, required=False)
+    campaign = IdField(queryset=Campaign.objects.all(), allow_null=True, required=False)
     contact_name = serializers.SerializerMethodField()
     account_name = serializers.SerializerMethodField()
     campaign_name = serializers.SerializerMethodField()
@@ -197,15 +208,9 @@ class TouchpointCreateSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=TouchpointKind.choices)
     channel = serializers.ChoiceField(choices=TouchpointChannel.choices)
     occurred_at = serializers.DateTimeField(required=False)
-    contact = serializers.PrimaryKeyRelatedField(
-        queryset=Contact.objects.all(), allow_null=True, required=False
-    )
-    account = serializers.PrimaryKeyRelatedField(
-        queryset=Account.objects.all(), allow_null=True, required=False
-    )
-    campaign = serializers.PrimaryKeyRelatedField(
-        queryset=Campaign.objects.all(), allow_null=True, required=False
-    )
+    contact = IdField(queryset=Contact.objects.all(), allow_null=True, required=False)
+    account = IdField(queryset=Account.objects.all(), allow_null=True, required=False)
+    campaign = IdField(queryset=Campaign.objects.all(), allow_null=True, required=False)
     amount = serializers.DecimalField(
         max_digits=14, decimal_places=2, required=False, allow_null=True
     )
@@ -261,10 +266,8 @@ class ContactResolveResultSerializer(serializers.Serializer):
 
 
 class TeamSerializer(StrictModelSerializer):
-    supervisor = serializers.PrimaryKeyRelatedField(
-        queryset=_staff_users(), allow_null=True, required=False
-    )
-    members = serializers.PrimaryKeyRelatedField(queryset=_staff_users(), many=True, required=False)
+    supervisor = IdField(queryset=_staff_users(), allow_null=True, required=False)
+    members = IdField(queryset=_staff_users(), many=True, required=False)
     supervisor_name = serializers.SerializerMethodField()
 
     class Meta:

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404  # a non-numeric id: 404, not 500
 from rest_framework.response import Response
 
 from accounts import selectors, services

@@ -131,7 +131,7 @@ class Migration(migrations.Migration):
                 ('summary', models.CharField(blank=True, default='', max_length=300, verbose_name='summary')),
                 ('source_id', models.PositiveBigIntegerField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='touchpoints', to='accounts.account', verbose_name='account')),
+                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='touchpoints', to='accounts.account', verbose_name='account')),
                 ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='handled by')),
                 ('campaign', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='touchpoints', to='pipeline.campaign', verbose_name='campaign')),
                 ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='touchpoints', to='accounts.contact', verbose_name='contact')),

@@ -139,8 +139,6 @@ def test_it_finds_the_company_domain_of_an_address(email, expected):
 
 @pytest.fixture
 def actor(db, settings):
-    # A fast hasher: the default one costs half a second per user made.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return UserFactory(username="marketer")
 
 

@@ -66,8 +66,6 @@ def _refused(table: str) -> list[tuple[str, str, str]]:
 
 @pytest.fixture
 def actor(settings):
-    # A fast hasher: the default one costs half a second per user made.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return UserFactory(username="rep")
 
 

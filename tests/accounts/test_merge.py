@@ -34,8 +34,6 @@ def _at(hours: int) -> datetime:
 
 @pytest.fixture
 def actor(settings):
-    # A fast hasher: the default one costs half a second per user made.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return UserFactory(username="manager")
 
 
@@ -534,4 +532,3 @@ def test_it_moves_account_merge_rows_along_a_merge_chain():
     assert list(Account.objects.values_list("id", flat=True)) == [last.pk]
     assert Contact.objects.get(pk=contact.pk).account == last
     assert set(CustomerMerge.objects.values_list("survivor_account_id", flat=True)) == {last.pk}
-

@@ -28,12 +28,6 @@ CONTACTS = 200
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The seed hashes the demo password once per run; PBKDF2 would dominate these tests.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def seed_demo(*args: str, **options) -> str:
     out = io.StringIO()
     options = {"contacts": CONTACTS, "today": TODAY, "no_progress": True, **options}
