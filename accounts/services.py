@@ -440,6 +440,10 @@ def journey_move(
             "The reason is too long.", errors={"cause": ["At most 500 characters."]}
         )
     at = at or timezone.now()
+    if at < contact.stage_changed_at:
+        # History is ordered: a move cannot be dated before the stage it leaves began.
+        message = "The move cannot be dated before the current stage began."
+        raise ApplicationError(message, errors={"at": [message]})
     with transaction.atomic():
         changed = Contact.objects.filter(pk=contact.pk, stage=from_stage).update(
             stage=to_stage, stage_changed_at=at, updated_at=timezone.now()

@@ -12,10 +12,12 @@ identity-resolution and journey services. Figures are per call: median and 95th 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +46,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frontoffice.settings")
     import django
 
+    warnings.filterwarnings("ignore", message="No directory at")
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
@@ -58,7 +61,9 @@ def main() -> None:
     print(f"database: {connection.vendor}  contacts: {args.contacts}  repeat: {args.repeat}")
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    call_command("seed_demo", reset=True, contacts=args.contacts, no_progress=True, verbosity=0)
+    call_command(
+        "seed_demo", reset=True, contacts=args.contacts, no_progress=True, stdout=io.StringIO()
+    )
     print(
         f"seed_demo: {time.perf_counter() - started:.1f} s for {Contact.objects.count()} contacts, "
         f"{Touchpoint.objects.count()} touchpoints"
@@ -75,12 +80,12 @@ def main() -> None:
         samples = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            response = client.get(url)
+            response = client.get(url, secure=True)
             samples.append(time.perf_counter() - t0)
             if response.status_code != 200:
                 raise SystemExit(f"{url} answered {response.status_code}")
         with CaptureQueriesContext(connection) as ctx:
-            client.get(url)
+            client.get(url, secure=True)
         return samples, len(ctx.captured_queries)
 
     for label, url in (

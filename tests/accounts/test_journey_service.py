@@ -457,3 +457,16 @@ def test_it_uses_the_days_it_is_given():
 def test_it_refuses_a_dormancy_window_below_one_day():
     with pytest.raises(ValueError, match="at least 1"):
         tasks.mark_dormant_contacts(days=0)
+
+
+def test_it_refuses_a_move_dated_before_the_current_stage_began():
+    began = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    contact = ContactFactory(stage="lead", stage_changed_at=began)
+
+    with pytest.raises(ApplicationError) as refused:
+        journey_move(contact=contact, to_stage="prospect", at=began - timedelta(days=1))
+
+    assert list(refused.value.errors) == ["at"]
+    contact.refresh_from_db()
+    assert contact.stage == "lead"
+    assert JourneyTransition.objects.filter(contact=contact).count() == 1
