@@ -105,7 +105,10 @@ class Account(TimeStamped):
                 name="account_size_valid",
             ),
         ]
-        indexes = [models.Index(Lower("name"), name="account_name_lower_idx")]
+        indexes = [
+            models.Index(Lower("name"), name="account_name_lower_idx"),
+            models.Index(fields=["name", "id"], name="account_name_id_idx"),
+        ]
         permissions = [("merge_account", "Can merge duplicate accounts")]
 
     def __str__(self) -> str:
@@ -184,6 +187,8 @@ class Contact(TimeStamped):
             models.Index(fields=["phone_normalized"], name="contact_phone_idx"),
             models.Index(fields=["stage", "stage_changed_at"], name="contact_stage_idx"),
             models.Index(Lower("name"), name="contact_name_lower_idx"),
+            # The default list order.
+            models.Index(fields=["name", "id"], name="contact_name_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -340,6 +345,7 @@ class Touchpoint(models.Model):
             models.Index(
                 fields=["account", "-occurred_at", "-id"], name="touchpoint_account_time_idx"
             ),
+            models.Index(fields=["-occurred_at", "-id"], name="touchpoint_time_idx"),
             models.Index(fields=["kind", "occurred_at"], name="touchpoint_kind_time_idx"),
             models.Index(fields=["source_type", "source_id"], name="touchpoint_source_idx"),
         ]

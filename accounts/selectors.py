@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.models import Account, Contact, JourneyTransition, Team, Touchpoint
 
 
 def account_list() -> QuerySet[Account]:
-    return Account.objects.select_related("owner").annotate(contact_count=Count("contacts"))
+    # A correlated subquery, not a GROUP BY over every account: the database counts contacts
+    # only for the page it returns.
+    contacts = (
+        Contact.objects.filter(account=OuterRef("pk"))
+        .order_by()
+        .values("account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Account.objects.select_related("owner").annotate(
+        contact_count=Coalesce(Subquery(contacts, output_field=IntegerField()), 0)
+    )
 
 
 def contact_list() -> QuerySet[Contact]:
@@ -17,9 +29,9 @@ def contact_list() -> QuerySet[Contact]:
 
 
 def _timeline() -> QuerySet[Touchpoint]:
-    return Touchpoint.objects.select_related(
-        "contact", "account", "campaign", "actor", "source_type"
-    ).order_by("-occurred_at", "-id")
+    return Touchpoint.objects.select_related("contact", "account", "campaign", "actor").order_by(
+        "-occurred_at", "-id"
+    )
 
 
 def contact_timeline(*, contact: Contact) -> QuerySet[Touchpoint]:

@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -364,6 +364,10 @@ class Command(BaseCommand):
                     password=password,
                     progress=progress,
                 )
+        if connection.vendor == "postgresql":
+            # Fresh planner statistics after a bulk load, so the first queries use the indexes.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         elapsed = time.perf_counter() - started
         self.write_summary(today=today, elapsed=elapsed)
         self.write_logins(password)
