@@ -50,6 +50,28 @@ def _full_clean(instance: models.Model, *, exclude: list[str] | None = None) -> 
         raise ApplicationError("Invalid input.", errors=exc.message_dict) from exc
 
 
+def _refuse_unknown_fields(changes: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise ApplicationError(
+            "Unknown fields.", errors={name: ["Unknown field."] for name in sorted(unknown)}
+        )
+
+
+def _save_unique(instance: models.Model, *, field: str, what: str, then=None) -> None:
+    """Save (and run `then`) in a savepoint; a unique `field` taken meanwhile is a 409."""
+    try:
+        with transaction.atomic():
+            instance.save()
+            if then is not None:
+                then()
+    except IntegrityError as exc:  # a concurrent write took the value first
+        raise ConflictError(
+            f"{what} with this {field} was just created.",
+            errors={field: [f"{what} with this {field} already exists."]},
+        ) from exc
+
+
 # --- Accounts -----------------------------------------------------------------------------------
 
 
@@ -82,38 +104,20 @@ def account_create(
     )
     _full_clean(account)
     _check_account_domain_free(account.domain)
-    try:
-        with transaction.atomic():
-            account.save()
-    except IntegrityError as exc:  # a concurrent create took the domain first
-        raise ConflictError(
-            "An account with this domain was just created.",
-            errors={"domain": ["An account with this domain already exists."]},
-        ) from exc
+    _save_unique(account, field="domain", what="An account")
     return account
 
 
 def account_update(*, account: Account, **changes: Any) -> Account:
     """Change an account's fields (only those in ACCOUNT_FIELDS)."""
-    unknown = set(changes) - set(ACCOUNT_FIELDS)
-    if unknown:
-        raise ApplicationError(
-            "Unknown fields.", errors={name: ["Unknown field."] for name in sorted(unknown)}
-        )
+    _refuse_unknown_fields(changes, ACCOUNT_FIELDS)
     if "domain" in changes:
         changes["domain"] = normalize_domain(changes["domain"])
         _check_account_domain_free(changes["domain"], exclude_pk=account.pk)
     for name, value in changes.items():
         setattr(account, name, value.strip() if isinstance(value, str) else value)
     _full_clean(account)
-    try:
-        with transaction.atomic():
-            account.save()
-    except IntegrityError as exc:
-        raise ConflictError(
-            "An account with this domain was just created.",
-            errors={"domain": ["An account with this domain already exists."]},
-        ) from exc
+    _save_unique(account, field="domain", what="An account")
     return account
 
 
@@ -207,32 +211,25 @@ def contact_register(
     _check_identity(contact)
     _full_clean(contact)
     _check_contact_email_free(contact.email)
-    try:
-        with transaction.atomic():
-            contact.save()
-            JourneyTransition.objects.create(
-                contact=contact,
-                from_stage="",
-                to_stage=contact.stage,
-                actor=actor,
-                cause=cause,
-                created_at=contact.stage_changed_at,
-            )
-    except IntegrityError as exc:  # a concurrent create took the email first
-        raise ConflictError(
-            "A contact with this email was just created.",
-            errors={"email": ["A contact with this email already exists."]},
-        ) from exc
+    _save_unique(
+        contact,
+        field="email",
+        what="A contact",
+        then=lambda: JourneyTransition.objects.create(
+            contact=contact,
+            from_stage="",
+            to_stage=contact.stage,
+            actor=actor,
+            cause=cause,
+            created_at=contact.stage_changed_at,
+        ),
+    )
     return contact
 
 
 def contact_update(*, contact: Contact, **changes: Any) -> Contact:
     """Change a contact's details. The journey stage is not a field: use ``journey_move``."""
-    unknown = set(changes) - set(CONTACT_FIELDS)
-    if unknown:
-        raise ApplicationError(
-            "Unknown fields.", errors={name: ["Unknown field."] for name in sorted(unknown)}
-        )
+    _refuse_unknown_fields(changes, CONTACT_FIELDS)
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
         _check_contact_email_free(changes["email"], exclude_pk=contact.pk)
@@ -241,14 +238,7 @@ def contact_update(*, contact: Contact, **changes: Any) -> Contact:
     contact.phone_normalized = normalize_phone(contact.phone)
     _check_identity(contact)
     _full_clean(contact)
-    try:
-        with transaction.atomic():
-            contact.save()
-    except IntegrityError as exc:
-        raise ConflictError(
-            "A contact with this email was just created.",
-            errors={"email": ["A contact with this email already exists."]},
-        ) from exc
+    _save_unique(contact, field="email", what="A contact")
     return contact
 
 
@@ -616,6 +606,20 @@ def _move_related_rows(
     return moved
 
 
+def _lock_pair(model, survivor, duplicate):
+    """Both rows, locked in id order (no deadlock between two merges of the same pair)."""
+    locked = {
+        row.pk: row
+        for row in model.objects.select_for_update()
+        .filter(pk__in=[survivor.pk, duplicate.pk])
+        .order_by("pk")
+    }
+    if len(locked) != 2:
+        plural = model._meta.verbose_name_plural
+        raise ConflictError(f"One of the {plural} no longer exists (merged or deleted).")
+    return locked[survivor.pk], locked[duplicate.pk]
+
+
 def _snapshot(instance: models.Model) -> dict[str, Any]:
     return {
         field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields
@@ -639,15 +643,7 @@ def contact_merge(
         raise ApplicationError(message, errors={"duplicate": [message]})
     try:
         with transaction.atomic():
-            locked = {
-                c.pk: c
-                for c in Contact.objects.select_for_update()
-                .filter(pk__in=[survivor.pk, duplicate.pk])
-                .order_by("pk")
-            }
-            if len(locked) != 2:
-                raise ConflictError("One of the contacts no longer exists (merged or deleted).")
-            survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+            survivor, duplicate = _lock_pair(Contact, survivor, duplicate)
             snapshot = _snapshot(duplicate)
             moved = _move_related_rows(Contact, survivor, duplicate)
             duplicate_email = duplicate.email
@@ -710,15 +706,7 @@ def account_merge(
         raise ApplicationError(message, errors={"duplicate": [message]})
     try:
         with transaction.atomic():
-            locked = {
-                a.pk: a
-                for a in Account.objects.select_for_update()
-                .filter(pk__in=[survivor.pk, duplicate.pk])
-                .order_by("pk")
-            }
-            if len(locked) != 2:
-                raise ConflictError("One of the accounts no longer exists (merged or deleted).")
-            survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+            survivor, duplicate = _lock_pair(Account, survivor, duplicate)
             snapshot = _snapshot(duplicate)
             moved = _move_related_rows(Account, survivor, duplicate)
             Account.objects.filter(pk=duplicate.pk).delete()

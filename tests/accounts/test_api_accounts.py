@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.models import Account, Contact, CustomerMerge, JourneyTransition, Touchpoint
+from tests.api_helpers import result_ids, result_names
 from tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -20,14 +21,6 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/accounts/"
 JAN_10 = datetime(2024, 1, 10, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo, the project's time zone
-
-
-def _names(response) -> list[str]:
-    return [row["name"] for row in response.json()["results"]]
-
-
-def _ids(response) -> list[int]:
-    return [row["id"] for row in response.json()["results"]]
 
 
 def _counts() -> dict[str, int]:
@@ -177,7 +170,7 @@ def test_it_lists_accounts_by_name_without_a_query_per_row(
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 40
-    assert _names(response) == [f"Company {number:02d}" for number in range(40)]
+    assert result_names(response) == [f"Company {number:02d}" for number in range(40)]
     assert [row["contact_count"] for row in body["results"]] == [n % 3 for n in range(40)]
     assert {row["owner_name"] for row in body["results"]} == {owner.get_full_name()}
 
@@ -198,7 +191,7 @@ def test_it_searches_accounts_by_text(rep_client, q, expected):
 
     response = rep_client.get(URL, {"q": q})
 
-    assert _names(response) == expected
+    assert result_names(response) == expected
 
 
 @pytest.mark.parametrize(
@@ -218,7 +211,7 @@ def test_it_filters_accounts_by_field(rep_client, params, expected):
     response = rep_client.get(URL, params)
 
     assert response.status_code == 200
-    assert _names(response) == expected
+    assert result_names(response) == expected
 
 
 def test_it_filters_accounts_by_owner(rep_client, sales_rep):
@@ -227,7 +220,7 @@ def test_it_filters_accounts_by_owner(rep_client, sales_rep):
 
     response = rep_client.get(URL, {"owner": sales_rep.pk})
 
-    assert _names(response) == ["Mine"]
+    assert result_names(response) == ["Mine"]
 
 
 def test_it_filters_accounts_by_the_owners_team_without_double_counting(rep_client):
@@ -241,7 +234,7 @@ def test_it_filters_accounts_by_the_owners_team_without_double_counting(rep_clie
 
     response = rep_client.get(URL, {"team": west.pk})
 
-    assert _names(response) == ["Acme"]
+    assert result_names(response) == ["Acme"]
     assert response.json()["results"][0]["contact_count"] == 2
 
 
@@ -254,7 +247,7 @@ def test_it_filters_accounts_by_creation_days(rep_client):
         URL, {"created_at_after": "2024-01-09", "created_at_before": "2024-01-11"}
     )
 
-    assert _names(response) == ["Inside"]
+    assert result_names(response) == ["Inside"]
 
 
 @pytest.mark.parametrize(
@@ -283,7 +276,7 @@ def test_it_orders_accounts(rep_client, ordering, expected):
 
     response = rep_client.get(URL, {"ordering": ordering})
 
-    assert _names(response) == expected
+    assert result_names(response) == expected
 
 
 # --- Timeline -----------------------------------------------------------------------------------
@@ -301,7 +294,7 @@ def test_it_shows_the_account_timeline_with_its_peoples_touchpoints_newest_first
 
     assert response.status_code == 200
     assert response.json()["count"] == 3
-    assert _ids(response) == [call.pk, order.pk, visit.pk]
+    assert result_ids(response) == [call.pk, order.pk, visit.pk]
 
 
 def test_it_pages_the_account_timeline(rep_client):
@@ -314,7 +307,7 @@ def test_it_pages_the_account_timeline(rep_client):
     response = rep_client.get(f"{URL}{account.pk}/timeline/", {"page_size": 2, "page": 2})
 
     assert response.status_code == 200
-    assert _ids(response) == [rows[0].pk]
+    assert result_ids(response) == [rows[0].pk]
     assert response.json()["previous"].endswith(f"{URL}{account.pk}/timeline/?page_size=2")
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from accounts import journey, services
 from accounts.models import Account, Contact, CustomerMerge, JourneyTransition, Touchpoint
+from tests.api_helpers import result_ids, result_names
 from tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -22,14 +23,6 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/contacts/"
 JAN_10 = datetime(2024, 1, 10, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo, the project's time zone
-
-
-def _names(response) -> list[str]:
-    return [row["name"] for row in response.json()["results"]]
-
-
-def _ids(response) -> list[int]:
-    return [row["id"] for row in response.json()["results"]]
 
 
 # --- Create, read, update, delete ---------------------------------------------------------------
@@ -173,7 +166,7 @@ def test_it_lists_contacts_by_name_without_a_query_per_row(
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 40
-    assert _names(response) == [f"Person {number:02d}" for number in range(40)]
+    assert result_names(response) == [f"Person {number:02d}" for number in range(40)]
     assert {row["account_name"] for row in body["results"]} == {account.name}
 
 
@@ -185,7 +178,7 @@ def test_it_filters_contacts_by_several_stages(rep_client):
     response = rep_client.get(URL, {"stage": ["lead", "customer"]})
 
     assert response.status_code == 200
-    assert _names(response) == ["C", "L"]
+    assert result_names(response) == ["C", "L"]
 
 
 def test_it_filters_contacts_by_owner(rep_client, sales_rep):
@@ -196,7 +189,7 @@ def test_it_filters_contacts_by_owner(rep_client, sales_rep):
 
     response = rep_client.get(URL, {"owner": sales_rep.pk})
 
-    assert _names(response) == ["Mine"]
+    assert result_names(response) == ["Mine"]
 
 
 def test_it_filters_contacts_by_the_owners_team(rep_client):
@@ -212,9 +205,9 @@ def test_it_filters_contacts_by_the_owners_team(rep_client):
     east_response = rep_client.get(URL, {"team": east.pk})
     west_response = rep_client.get(URL, {"team": west.pk})
 
-    assert _names(east_response) == ["Both"]
+    assert result_names(east_response) == ["Both"]
     # The owner is in two teams: still one row per contact.
-    assert _names(west_response) == ["Both", "West only"]
+    assert result_names(west_response) == ["Both", "West only"]
 
 
 def test_it_filters_contacts_by_account(rep_client):
@@ -224,7 +217,7 @@ def test_it_filters_contacts_by_account(rep_client):
 
     response = rep_client.get(URL, {"account": acme.pk})
 
-    assert _names(response) == ["At Acme"]
+    assert result_names(response) == ["At Acme"]
 
 
 @pytest.mark.parametrize(("has_account", "expected"), [("true", ["With"]), ("false", ["Without"])])
@@ -234,7 +227,7 @@ def test_it_filters_contacts_by_whether_they_have_an_account(rep_client, has_acc
 
     response = rep_client.get(URL, {"has_account": has_account})
 
-    assert _names(response) == expected
+    assert result_names(response) == expected
 
 
 def test_it_filters_contacts_by_creation_days_both_days_included(rep_client):
@@ -248,7 +241,7 @@ def test_it_filters_contacts_by_creation_days_both_days_included(rep_client):
         URL, {"created_at_after": "2024-01-10", "created_at_before": "2024-01-20"}
     )
 
-    assert _names(response) == ["First moment", "Last day late"]
+    assert result_names(response) == ["First moment", "Last day late"]
 
 
 def test_it_filters_contacts_by_stage_change_days(rep_client):
@@ -257,7 +250,7 @@ def test_it_filters_contacts_by_stage_change_days(rep_client):
 
     response = rep_client.get(URL, {"stage_changed_at_before": "2024-01-31"})
 
-    assert _names(response) == ["Moved in January"]
+    assert result_names(response) == ["Moved in January"]
 
 
 @pytest.mark.parametrize(
@@ -284,7 +277,7 @@ def test_it_searches_contacts_by_text(rep_client, q, expected):
 
     response = rep_client.get(URL, {"q": q})
 
-    assert _names(response) == expected
+    assert result_names(response) == expected
 
 
 def test_it_finds_a_contact_by_exact_email(rep_client):
@@ -293,7 +286,7 @@ def test_it_finds_a_contact_by_exact_email(rep_client):
 
     response = rep_client.get(URL, {"email": "ken@acme.example.com"})
 
-    assert _names(response) == ["Exact"]
+    assert result_names(response) == ["Exact"]
 
 
 @pytest.mark.parametrize(
@@ -314,7 +307,7 @@ def test_it_orders_contacts(rep_client, ordering, expected):
     response = rep_client.get(URL, {"ordering": ordering})
 
     assert response.status_code == 200
-    assert _names(response) == expected
+    assert result_names(response) == expected
 
 
 # --- Journey: move ------------------------------------------------------------------------------
@@ -471,7 +464,7 @@ def test_it_shows_the_timeline_newest_first_ties_by_id(rep_client):
 
     assert response.status_code == 200
     assert response.json()["count"] == 4
-    assert _ids(response) == [noon_later_row.pk, noon.pk, middle.pk, first.pk]
+    assert result_ids(response) == [noon_later_row.pk, noon.pk, middle.pk, first.pk]
 
 
 def test_it_pages_the_timeline(rep_client):
@@ -485,9 +478,9 @@ def test_it_pages_the_timeline(rep_client):
     last_page = rep_client.get(f"{URL}{contact.pk}/timeline/", {"page_size": 2, "page": 3})
 
     assert first_page.json()["count"] == 5
-    assert _ids(first_page) == [rows[4].pk, rows[3].pk]
+    assert result_ids(first_page) == [rows[4].pk, rows[3].pk]
     assert first_page.json()["next"].endswith(f"{URL}{contact.pk}/timeline/?page=2&page_size=2")
-    assert _ids(last_page) == [rows[0].pk]
+    assert result_ids(last_page) == [rows[0].pk]
     assert last_page.json()["next"] is None
 
 

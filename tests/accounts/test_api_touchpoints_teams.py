@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Team, Touchpoint
+from tests.api_helpers import result_ids, result_names
 from tests.factories import (
     AccountFactory,
     CampaignFactory,
@@ -23,14 +24,6 @@ TOUCHPOINTS = "/api/v1/touchpoints/"
 TEAMS = "/api/v1/teams/"
 USERS = "/api/v1/users/"
 JAN_10 = datetime(2024, 1, 10, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo, the project's time zone
-
-
-def _ids(response) -> list[int]:
-    return [row["id"] for row in response.json()["results"]]
-
-
-def _names(response) -> list[str]:
-    return [row["name"] for row in response.json()["results"]]
 
 
 # --- Touchpoints --------------------------------------------------------------------------------
@@ -140,7 +133,7 @@ def test_it_lists_touchpoints_newest_first_without_a_query_per_row(
 
     assert response.status_code == 200
     assert response.json()["count"] == 40
-    assert _ids(response) == expected
+    assert result_ids(response) == expected
 
 
 @pytest.fixture
@@ -217,7 +210,7 @@ def test_it_filters_touchpoints(rep_client, timeline, params, expected):
     response = rep_client.get(TOUCHPOINTS, params(timeline))
 
     assert response.status_code == 200
-    assert _ids(response) == [timeline[name].pk for name in expected]
+    assert result_ids(response) == [timeline[name].pk for name in expected]
 
 
 @pytest.mark.parametrize(
@@ -230,7 +223,7 @@ def test_it_filters_touchpoints(rep_client, timeline, params, expected):
 def test_it_orders_touchpoints(rep_client, timeline, ordering, expected):
     response = rep_client.get(TOUCHPOINTS, {"ordering": ordering})
 
-    assert _ids(response) == [timeline[name].pk for name in expected]
+    assert result_ids(response) == [timeline[name].pk for name in expected]
 
 
 # --- Teams --------------------------------------------------------------------------------------
@@ -315,7 +308,7 @@ def test_it_lists_teams_by_name_without_a_query_per_row(rep_client, django_asser
 
     assert response.status_code == 200
     assert response.json()["count"] == 30
-    assert _names(response) == [f"Team {number:02d}" for number in range(30)]
+    assert result_names(response) == [f"Team {number:02d}" for number in range(30)]
     assert {tuple(row["members"]) for row in response.json()["results"]} == {
         tuple(sorted(person.pk for person in people))
     }
@@ -341,7 +334,7 @@ def test_it_filters_teams(rep_client, params, expected):
     response = rep_client.get(TEAMS, params(boss, member))
 
     assert response.status_code == 200
-    assert _names(response) == expected
+    assert result_names(response) == expected
 
 
 def test_it_orders_teams(rep_client):
@@ -350,7 +343,7 @@ def test_it_orders_teams(rep_client):
 
     response = rep_client.get(TEAMS, {"ordering": "kind"})
 
-    assert _names(response) == ["Beta", "Alpha"]
+    assert result_names(response) == ["Beta", "Alpha"]
 
 
 # --- Staff users --------------------------------------------------------------------------------
