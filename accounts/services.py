@@ -35,6 +35,7 @@ from accounts.models import (
     Team,
     Touchpoint,
 )
+from accounts.signals import announce_touchpoints
 from frontoffice.errors import ApplicationError, ConflictError
 
 User = AbstractBaseUser
@@ -522,6 +523,7 @@ def touchpoint_record(
         touchpoint.source_id = source.pk
     _full_clean(touchpoint, exclude=["source_type", "source_id"])
     touchpoint.save()
+    announce_touchpoints([touchpoint.contact_id])
     return touchpoint
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -84,6 +85,31 @@ class Campaign(models.Model):
                 name="campaign_dates_ordered",
             ),
         ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_form_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class LeadForm(models.Model):
+    """A public web form that captures leads for a campaign; its key authenticates the form
+    (not a user) on POST /api/v1/leads/capture/."""
+
+    name = models.CharField(_("name"), max_length=200)
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="lead_forms"
+    )
+    key = models.CharField(_("key"), max_length=64, unique=True, default=new_form_key)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("lead form")
+        verbose_name_plural = _("lead forms")
 
     def __str__(self) -> str:
         return self.name
