@@ -495,8 +495,12 @@ def touchpoint_record(
     summary: str = "",
     actor: User | None = None,
     source: models.Model | None = None,
+    announce: bool = True,
 ) -> Touchpoint:
-    """Put one interaction on the customer's timeline (the account is taken from the contact)."""
+    """Put one interaction on the customer's timeline (the account is taken from the contact).
+
+    `announce=False` leaves announcing the change to the caller (batch writers announce once).
+    """
     if contact is None and account is None:
         message = "A touchpoint needs a contact or an account."
         raise ApplicationError(message, errors={"contact": [message], "account": [message]})
@@ -523,8 +527,53 @@ def touchpoint_record(
         touchpoint.source_id = source.pk
     _full_clean(touchpoint, exclude=["source_type", "source_id"])
     touchpoint.save()
-    announce_touchpoints([touchpoint.contact_id])
+    if announce:
+        announce_touchpoints([touchpoint.contact_id])
     return touchpoint
+
+
+@dataclass(frozen=True)
+class IngestedTouchpoint:
+    index: int
+    touchpoint: Touchpoint | None = None
+    contact_created: bool = False
+    errors: dict[str, list[str]] | None = None
+
+
+def touchpoints_ingest(
+    *, items: list[dict[str, Any]], actor: User | None = None
+) -> list[IngestedTouchpoint]:
+    """Store many touchpoints sent by a marketing tool or site tag, each resolved to its contact
+    (found or created by ``contact_resolve``). Each item stands alone: a refused item is reported
+    with its errors and does not stop the others. Announces the changed contacts once."""
+    results: list[IngestedTouchpoint] = []
+    for index, item in enumerate(items):
+        identity = {key: item.get(key, "") for key in ("email", "phone", "name", "company")}
+        try:
+            with transaction.atomic():
+                resolved = contact_resolve(**identity, actor=actor, cause="touchpoint batch")
+                touchpoint = touchpoint_record(
+                    kind=item["kind"],
+                    channel=item["channel"],
+                    contact=resolved.contact,
+                    occurred_at=item.get("occurred_at"),
+                    campaign=item.get("campaign"),
+                    summary=item.get("summary", ""),
+                    actor=actor,
+                    announce=False,
+                )
+        except ApplicationError as exc:
+            results.append(
+                IngestedTouchpoint(
+                    index=index, errors=exc.errors or {"non_field_errors": [exc.message]}
+                )
+            )
+            continue
+        results.append(
+            IngestedTouchpoint(index=index, touchpoint=touchpoint, contact_created=resolved.created)
+        )
+    announce_touchpoints(r.touchpoint.contact_id for r in results if r.touchpoint is not None)
+    return results
 
 
 # --- Teams --------------------------------------------------------------------------------------

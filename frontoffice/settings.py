@@ -166,6 +166,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="2000/minute"),
+        "lead_capture": env.str("API_THROTTLE_LEAD_CAPTURE", default="20/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from pipeline.models import Campaign
+from pipeline.models import Campaign, LeadForm
 
 
 @admin.register(Campaign)
@@ -29,3 +29,13 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.display(description="touchpoints", ordering="touchpoint_total")
     def touchpoint_count(self, obj: Campaign) -> int:
         return obj.touchpoint_total
+
+
+@admin.register(LeadForm)
+class LeadFormAdmin(admin.ModelAdmin):
+    list_display = ["name", "campaign", "is_active", "created_at"]
+    list_filter = ["is_active", "campaign__kind"]
+    search_fields = ["name", "campaign__name"]
+    list_select_related = ["campaign"]
+    readonly_fields = ["key", "created_at"]
+    autocomplete_fields = ["campaign"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts import roles
@@ -11,6 +12,12 @@ from tests.factories import user_with_role
 def _plain_http(settings):
     # Production settings redirect to HTTPS when debug is off; the test client speaks HTTP.
     settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Throttling counts live in the cache; every test starts with a fresh allowance.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

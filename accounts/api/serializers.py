@@ -15,7 +15,6 @@ from accounts.models import (
     TouchpointChannel,
     TouchpointKind,
 )
-from pipeline.models import Campaign
 
 User = get_user_model()
 
@@ -42,6 +41,11 @@ class IdField(serializers.PrimaryKeyRelatedField):
         if isinstance(data, float):
             self.fail("incorrect_type", data_type=type(data).__name__)
         return super().to_internal_value(data)
+
+
+def _campaigns():
+    # The campaign model belongs to pipeline; accounts reaches it through the relation only.
+    return Touchpoint._meta.get_field("campaign").related_model.objects.all()
 
 
 def _staff_users():
@@ -150,7 +154,7 @@ class TouchpointSourceSerializer(serializers.Serializer):
 class TouchpointSerializer(StrictModelSerializer):
     contact = IdField(queryset=Contact.objects.all(), allow_null=True, required=False)
     account = IdField(queryset=Account.objects.all(), allow_null=True, required=False)
-    campaign = IdField(queryset=Campaign.objects.all(), allow_null=True, required=False)
+    campaign = IdField(queryset=_campaigns(), allow_null=True, required=False)
     contact_name = serializers.SerializerMethodField()
     account_name = serializers.SerializerMethodField()
     campaign_name = serializers.SerializerMethodField()
@@ -210,7 +214,7 @@ class TouchpointCreateSerializer(StrictSerializer):
     occurred_at = serializers.DateTimeField(required=False)
     contact = IdField(queryset=Contact.objects.all(), allow_null=True, required=False)
     account = IdField(queryset=Account.objects.all(), allow_null=True, required=False)
-    campaign = IdField(queryset=Campaign.objects.all(), allow_null=True, required=False)
+    campaign = IdField(queryset=_campaigns(), allow_null=True, required=False)
     amount = serializers.DecimalField(
         max_digits=14, decimal_places=2, required=False, allow_null=True
     )
@@ -298,3 +302,53 @@ class StaffSerializer(serializers.ModelSerializer):
 
     def get_teams(self, obj) -> list[int]:
         return [team.pk for team in obj.teams.all()]
+
+
+BATCH_KINDS = [
+    (value, label)
+    for value, label in TouchpointKind.choices
+    if value in {"web_visit", "content_download", "email", "form", "event_visit", "survey", "chat"}
+]
+MAX_BATCH_ITEMS = 500
+
+
+class TouchpointBatchItemSerializer(StrictSerializer):
+    """One marketing interaction; the person is identified by email and/or phone."""
+
+    kind = serializers.ChoiceField(choices=BATCH_KINDS)
+    channel = serializers.ChoiceField(choices=TouchpointChannel.choices)
+    occurred_at = serializers.DateTimeField(required=False)
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    campaign = IdField(queryset=_campaigns(), allow_null=True, required=False)
+    summary = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if not (attrs["email"] or attrs["phone"]):
+            message = "Give the person's email or phone."
+            raise serializers.ValidationError({"email": [message], "phone": [message]})
+        return attrs
+
+
+class TouchpointBatchSerializer(StrictSerializer):
+    items = serializers.ListField(
+        child=serializers.DictField(), min_length=1, max_length=MAX_BATCH_ITEMS
+    )
+
+
+class TouchpointBatchResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["stored", "rejected"])
+    touchpoint = serializers.IntegerField(allow_null=True)
+    contact = serializers.IntegerField(allow_null=True)
+    contact_created = serializers.BooleanField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class TouchpointBatchResponseSerializer(serializers.Serializer):
+    stored = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = TouchpointBatchResultSerializer(many=True)

@@ -22,6 +22,9 @@ from accounts.api.serializers import (
     MergeSerializer,
     StaffSerializer,
     TeamSerializer,
+    TouchpointBatchItemSerializer,
+    TouchpointBatchResponseSerializer,
+    TouchpointBatchSerializer,
     TouchpointCreateSerializer,
     TouchpointSerializer,
 )
@@ -197,6 +200,7 @@ class TouchpointViewSet(
 ):
     """The timeline rows. They are history: created by services or here, never edited."""
 
+    required_permissions: list[str] | None = None
     serializer_class = TouchpointSerializer
     filterset_class = filters.TouchpointFilter
     ordering_fields = ["occurred_at", "kind", "channel", "created_at", "id"]
@@ -208,6 +212,39 @@ class TouchpointViewSet(
     def get_serializer_class(self):
         return TouchpointCreateSerializer if self.action == "create" else TouchpointSerializer
 
+    @extend_schema(request=TouchpointBatchSerializer, responses=TouchpointBatchResponseSerializer)
+    @action(detail=False, methods=["post"], required_permissions=["accounts.add_touchpoint"])
+    def batch(self, request):
+        """Store up to 500 marketing touchpoints at once (web visits, downloads, email opens and
+        clicks...), each resolved to its contact; reports per item what was stored or why not."""
+        envelope = TouchpointBatchSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        valid: list[tuple[int, dict]] = []
+        results: dict[int, dict] = {}
+        for index, raw in enumerate(envelope.validated_data["items"]):
+            item = TouchpointBatchItemSerializer(data=raw)
+            if item.is_valid():
+                valid.append((index, item.validated_data))
+            else:
+                results[index] = _batch_result(index, errors=item.errors)
+        stored = services.touchpoints_ingest(
+            items=[data for _index, data in valid], actor=request.user
+        )
+        for (index, _data), outcome in zip(valid, stored, strict=True):
+            results[index] = _batch_result(
+                index,
+                touchpoint=outcome.touchpoint,
+                contact_created=outcome.contact_created,
+                errors=outcome.errors,
+            )
+        ordered = [results[index] for index in sorted(results)]
+        body = {
+            "stored": sum(1 for row in ordered if row["status"] == "stored"),
+            "rejected": sum(1 for row in ordered if row["status"] == "rejected"),
+            "results": ordered,
+        }
+        return Response(TouchpointBatchResponseSerializer(body).data)
+
     @extend_schema(request=TouchpointCreateSerializer, responses={201: TouchpointSerializer})
     def create(self, request, *args, **kwargs):
         serializer = TouchpointCreateSerializer(data=request.data)
@@ -218,6 +255,17 @@ class TouchpointViewSet(
             TouchpointSerializer(fresh, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,
         )
+
+
+def _batch_result(index: int, *, touchpoint=None, contact_created=False, errors=None) -> dict:
+    return {
+        "index": index,
+        "status": "stored" if touchpoint is not None else "rejected",
+        "touchpoint": touchpoint.pk if touchpoint is not None else None,
+        "contact": touchpoint.contact_id if touchpoint is not None else None,
+        "contact_created": contact_created,
+        "errors": errors or {},
+    }
 
 
 class TeamViewSet(ServiceModelViewSet):

@@ -1,10 +1,18 @@
 """The REST API under /api/v1/: each app registers its ViewSets on the one router."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.urls import register as register_accounts
+from pipeline.api.capture import LeadCaptureView
+from pipeline.api.urls import register as register_pipeline
 
 router = DefaultRouter()
 register_accounts(router)
+register_pipeline(router)
 
-urlpatterns = router.urls
+urlpatterns = [
+    # Before the router: `leads/{id}/` would otherwise take "capture" for an id.
+    path("leads/capture/", LeadCaptureView.as_view(), name="lead-capture"),
+    *router.urls,
+]

@@ -1,0 +1,82 @@
+"""The public web-form endpoint: authenticated by the form's key, not a user login."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts.api.serializers import StrictSerializer
+from pipeline.capture import lead_capture, lead_form_for_key
+
+FORM_KEY_HEADER = "X-Form-Key"
+
+
+class LeadCaptureSerializer(StrictSerializer):
+    form_key = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text=f"The form's key (or the {FORM_KEY_HEADER} header).",
+    )
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    title = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    department = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    message = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    # Honeypot: hidden from people by the form's CSS; bots fill it in.
+    website = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate_website(self, value: str) -> str:
+        if value:
+            raise serializers.ValidationError("This field must be left empty.")
+        return value
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if not attrs["email"].strip() and not attrs["phone"].strip():
+            message = "Give an email address or a phone number."
+            raise serializers.ValidationError({"email": [message], "phone": [message]})
+        return attrs
+
+
+class LeadCaptureResultSerializer(serializers.Serializer):
+    result = serializers.CharField()
+    reference = serializers.CharField()
+
+
+class LeadCaptureView(APIView):
+    """Receive a lead from a public web form of a campaign.
+
+    Authenticated by the form's key (`form_key` in the body or the `X-Form-Key` header);
+    throttled per client address. Finds or creates the contact and account, records a web-form
+    touchpoint with the campaign, and moves the journey to at least `lead`. The answer does not
+    say whether the person was known (no address probing).
+    """
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "lead_capture"
+
+    @extend_schema(
+        request=LeadCaptureSerializer,
+        responses={201: LeadCaptureResultSerializer},
+        parameters=[
+            OpenApiParameter(FORM_KEY_HEADER, str, OpenApiParameter.HEADER, required=False)
+        ],
+    )
+    def post(self, request):
+        serializer = LeadCaptureSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        key = data.pop("form_key", "") or request.headers.get(FORM_KEY_HEADER, "")
+        data.pop("website", None)
+        lead_form = lead_form_for_key(key=key)
+        captured = lead_capture(lead_form=lead_form, **data)
+        body = {"result": "received", "reference": f"T{captured.touchpoint.pk}"}
+        return Response(body, status=status.HTTP_201_CREATED)
