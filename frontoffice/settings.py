@@ -187,6 +187,9 @@ SPECTACULAR_SETTINGS = {
         "TouchpointChannelEnum": "accounts.models.TouchpointChannel",
         "TeamKindEnum": "accounts.models.Team.Kind",
         "AccountSizeEnum": "accounts.models.Account.Size",
+        "ScoringRuleKindEnum": "pipeline.models.ScoringRule.Kind",
+        "FollowUpTaskStatusEnum": "pipeline.models.FollowUpTask.Status",
+        "LeadImportStatusEnum": "pipeline.models.LeadImport.Status",
     },
 }
 
@@ -211,6 +214,11 @@ CELERY_BEAT_SCHEDULE = {
     "accounts-mark-dormant-contacts": {
         "task": "accounts.tasks.mark_dormant_contacts",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # Behaviour points decay with time: every score is recomputed nightly.
+    "pipeline-rescore-all": {
+        "task": "pipeline.tasks.rescore_all",
+        "schedule": crontab(hour=3, minute=15),
     },
 }
 

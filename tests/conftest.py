@@ -96,3 +96,22 @@ def marketer_client(marketer):
 @pytest.fixture
 def admin_client_api(admin_user):
     return _client_for(admin_user)
+
+
+ROLE_MIGRATIONS = (
+    "accounts.migrations.0002_roles",
+    "pipeline.migrations.0002_roles",
+    "pipeline.migrations.0004_roles_and_policy",
+)
+
+
+@pytest.fixture
+def role_groups(transactional_db):
+    """Transactional tests flush the database, role groups included: grant them again, the way
+    the data migrations do (serialized_rollback clashes with content types a flush recreated)."""
+    import importlib
+
+    from django.apps import apps
+
+    for module in ROLE_MIGRATIONS:
+        importlib.import_module(module).grant(apps, None)

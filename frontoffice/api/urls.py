@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api.urls import register as register_accounts
 from pipeline.api.capture import LeadCaptureView
+from pipeline.api.scoring import ScreeningPolicyView
 from pipeline.api.urls import register as register_pipeline
 
 router = DefaultRouter()
@@ -14,5 +15,7 @@ register_pipeline(router)
 urlpatterns = [
     # Before the router: `leads/{id}/` would otherwise take "capture" for an id.
     path("leads/capture/", LeadCaptureView.as_view(), name="lead-capture"),
+    # One row, no collection: a plain view (a router gives every resource a list and ids).
+    path("screening-policy/", ScreeningPolicyView.as_view(), name="screening-policy"),
     *router.urls,
 ]

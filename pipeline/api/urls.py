@@ -1,8 +1,12 @@
 from rest_framework.routers import DefaultRouter
 
-from pipeline.api import campaigns
+from pipeline.api import campaigns, imports, scoring
 
 
 def register(router: DefaultRouter) -> None:
     router.register("campaigns", campaigns.CampaignViewSet, basename="campaign")
     router.register("lead-forms", campaigns.LeadFormViewSet, basename="leadform")
+    router.register("scoring-rules", scoring.ScoringRuleViewSet, basename="scoringrule")
+    router.register("leads", scoring.LeadViewSet, basename="lead")
+    router.register("follow-ups", scoring.FollowUpTaskViewSet, basename="followup")
+    router.register("lead-imports", imports.LeadImportViewSet, basename="leadimport")
