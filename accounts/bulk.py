@@ -597,6 +597,25 @@ class _Resolver:
             Contact.objects.bulk_update(rows, names, batch_size=500)
 
 
+# PostgreSQL column types → the names binary COPY knows them by.
+_COPY_TYPES = {
+    "bigint": "int8",
+    "integer": "int4",
+    "smallint": "int2",
+    "boolean": "bool",
+    "timestamp with time zone": "timestamptz",
+}
+
+
+def _copy_type(model_field: models.Field) -> str:
+    db_type = model_field.db_type(connection)
+    if db_type.startswith(("varchar", "text")):
+        return "text"
+    if db_type.startswith("numeric"):
+        return "numeric"
+    return _COPY_TYPES[db_type]
+
+
 def _copy_rows(
     model: type[models.Model],
     columns: Sequence[str],
@@ -604,26 +623,27 @@ def _copy_rows(
     *,
     returning: bool,
 ) -> list[int]:
-    """PostgreSQL: COPY the rows in, with ids drawn from the table's sequence beforehand (COPY
-    returns nothing; the sequence keeps them unique whoever else inserts meanwhile)."""
+    """PostgreSQL: binary COPY of the rows, with ids drawn from the table's sequence beforehand
+    (COPY returns nothing; the sequence keeps them unique whoever else inserts meanwhile)."""
     ops = connection.ops
     table = model._meta.db_table
-    column_names = [model._meta.get_field(name).column for name in columns]
+    fields = [model._meta.get_field(name) for name in columns]
     ids: list[int] = []
     with connection.cursor() as cursor:
         if returning:
-            pk_column = model._meta.pk.column
             # The sequence is looked up once (MATERIALIZED), not once per id.
             cursor.execute(
                 "WITH seq AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS id)"
                 " SELECT array_agg(nextval(seq.id)) FROM seq, generate_series(1, %s)",
-                [ops.quote_name(table), pk_column, len(rows)],
+                [ops.quote_name(table), model._meta.pk.column, len(rows)],
             )
             ids = cursor.fetchone()[0]
-            column_names.insert(0, pk_column)
+            fields.insert(0, model._meta.pk)
             rows = [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
-        column_list = ", ".join(ops.quote_name(name) for name in column_names)
-        with cursor.copy(f"COPY {ops.quote_name(table)} ({column_list}) FROM STDIN") as copy:
+        column_list = ", ".join(ops.quote_name(f.column) for f in fields)
+        statement = f"COPY {ops.quote_name(table)} ({column_list}) FROM STDIN (FORMAT BINARY)"
+        with cursor.copy(statement) as copy:
+            copy.set_types([_copy_type(f) for f in fields])
             for row in rows:
                 copy.write_row(row)
     return ids

@@ -140,7 +140,8 @@ def main() -> None:
             f"{label:<30} {seconds:6.1f} s  {run.total_rows / seconds:8.0f} rows/s  "
             f"status={run.status} new={run.created_contacts} known={run.matched_contacts} "
             f"merged rows={run.merged_rows} new accounts={outcome.new_accounts}  "
-            f"(after-commit rescoring {finished - committed[0]:.1f} s)"
+            f"(commit {seconds - run.duration_ms / 1000:.1f} s; "
+            f"after-commit rescoring {finished - committed[0]:.1f} s)"
         )
     print(
         f"tables: {Contact.objects.count()} contacts, {Account.objects.count()} accounts, "

@@ -227,6 +227,10 @@ CELERY_BEAT_SCHEDULE = {
 FRONTOFFICE_DEFAULT_COUNTRY_CODE = env.str("FRONTOFFICE_DEFAULT_COUNTRY_CODE", default="81")
 # A contact with no touchpoint for this many days is moved to the `dormant` journey stage.
 FRONTOFFICE_DORMANT_AFTER_DAYS = env.int("FRONTOFFICE_DORMANT_AFTER_DAYS", default=365)
+# The largest lead list the admin and the API accept (bytes); the command reads any file.
+FRONTOFFICE_LEAD_IMPORT_MAX_BYTES = env.int(
+    "FRONTOFFICE_LEAD_IMPORT_MAX_BYTES", default=50 * 1024 * 1024
+)
 
 LOGGING = {
     "version": 1,

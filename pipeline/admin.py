@@ -1,8 +1,13 @@
+import base64
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -10,7 +15,15 @@ from accounts.admin import ReadOnlyAdminMixin, _run_action_form
 from accounts.models import Team
 from frontoffice.errors import ApplicationError
 from pipeline import scoring, screening
-from pipeline.models import Campaign, LeadForm
+from pipeline.imports import (
+    ENCODINGS,
+    MAPPINGS,
+    RUN_COUNTS,
+    LeadImportOutcome,
+    leads_import,
+    max_file_bytes,
+)
+from pipeline.models import Campaign, LeadForm, LeadImport
 from pipeline.models.scoring import (
     FollowUpTask,
     LeadScore,
@@ -237,21 +250,6 @@ class FollowUpTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 # --- Lead imports -------------------------------------------------------------------------------
 # (Imported here, not at the top, so this part of the module can be edited on its own.)
 
-import base64  # noqa: E402
-
-from django.core.exceptions import PermissionDenied, ValidationError  # noqa: E402
-from django.http import HttpRequest, HttpResponse  # noqa: E402
-from django.template.response import TemplateResponse  # noqa: E402
-from django.urls import path  # noqa: E402
-
-from pipeline.imports import (  # noqa: E402
-    ENCODINGS,
-    MAPPINGS,
-    LeadImportOutcome,
-    leads_import,
-    max_file_bytes,
-)
-from pipeline.models import LeadImport  # noqa: E402
 
 SHOWN_BAD_ROWS = 100
 
@@ -301,11 +299,7 @@ class LeadImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "file_name",
         "campaign",
         "status",
-        "total_rows",
-        "created_contacts",
-        "matched_contacts",
-        "merged_rows",
-        "rejected_rows",
+        *RUN_COUNTS,
         "duration_ms",
         "created_by",
     ]

@@ -57,8 +57,8 @@ note           note, notes, memo, comment, comments, remarks, 備考, メモ, �
   else the company name does; else a new account is made.
 * ``first_contact``: ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYY.MM.DD``, ``YYYY年M月D日``, each
   optionally followed by ``HH:MM[:SS]``, or ISO 8601 with an offset; without an offset in the
-  site's time zone (``TIME_ZONE``). Blank: the time of the import. Not more than a day ahead.
-  It dates the touchpoint and the move to ``lead``.
+  site's time zone (``TIME_ZONE``). Blank: the time of the import. Not more than a day ahead,
+  not before 1900. It dates the touchpoint and the move to ``lead``.
 * ``kind`` (default ``event_visit``) and ``channel`` (default by kind: in person for event
   visits, visits and meetings, web for web visits, downloads, forms and surveys, ...) take the
   values of ``TouchpointKind`` and ``TouchpointChannel``.
@@ -78,9 +78,9 @@ phone. Each MQL is one person:
 * ``origin``, with spaces as underscores (the Kaggle labels: ``paid search`` → ``paid_search``;
   blank → ``unknown``), picks the campaign ``Olist MQL: <origin>`` (made when missing, kind
   advertising for paid_search, display and other_publicities, email for email, referral for
-  referral, web otherwise) and the channel (social → social, email → email, unknown, other and
-  other_publicities → other, web otherwise). A campaign given to the import replaces the
-  per-origin campaigns.
+  referral, web otherwise; status completed) and the channel (social → social, email → email,
+  unknown, other and other_publicities → other, web otherwise). A campaign given to the import
+  replaces the per-origin campaigns.
 
 Column mapping ``olist-deals`` (``olist_closed_deals``)
 -------------------------------------------------------
@@ -96,9 +96,15 @@ row (status ``refused``) listing every bad row's line and reason (the first 500 
 ``partial=True`` imports the good rows (status ``partial``) and ``reject_file()`` gives the bad
 rows back as CSV: the original columns plus ``reason``, in the file's encoding. ``dry_run``
 checks everything and counts new and known contacts and merged duplicate rows without writing
-anything but the ``LeadImport`` row (status ``dry_run``). Rows of the same person (same
-normalised email, or phone) become one contact; known contacts are found by email, then phone
-(also through past merges), then name within the company domain.
+anything but the ``LeadImport`` row (status ``dry_run``). A file that cannot be used at all
+(unreadable, no usable header, no rows, no campaign) raises ApplicationError and records nothing.
+
+Rows of the same person (same normalised email, or phone) become one contact, its blanks filled
+from later rows; known contacts are found by email, then phone (also through past merges), then
+name within the company domain, and never doubled. Each row is one touchpoint (its source is
+the ``LeadImport``). The journey only moves forward (a dormant or lost contact is reactivated; a
+customer stays a customer), dated at the row's first contact or when the current stage began if
+that is later, with a transition row whose cause is ``lead import #<id> (<campaign>)``.
 """
 
 from __future__ import annotations
@@ -130,15 +136,16 @@ Progress = Callable[[str, int, int], None]
 
 ENCODINGS = ("auto", "utf-8", "shift_jis")
 MAX_STORED_ERRORS = 500
-DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
 FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST_YEAR = 1900
 REASON_COLUMN = "reason"
+# What a LeadImport counts, as the admin and the API list them.
+RUN_COUNTS = ("total_rows", "created_contacts", "matched_contacts", "merged_rows", "rejected_rows")
 
 
 def max_file_bytes() -> int:
     """The largest file an upload may have (setting FRONTOFFICE_LEAD_IMPORT_MAX_BYTES)."""
-    return getattr(settings, "FRONTOFFICE_LEAD_IMPORT_MAX_BYTES", DEFAULT_MAX_FILE_BYTES)
+    return settings.FRONTOFFICE_LEAD_IMPORT_MAX_BYTES
 
 
 def _file_error(message: str) -> ApplicationError:

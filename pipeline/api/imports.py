@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from accounts.api.filters import DayRangeFilter, IdFilter, TextSearchFilter
 from accounts.api.serializers import IdField, StrictSerializer
-from pipeline.imports import ENCODINGS, MAPPINGS, leads_import, max_file_bytes
+from pipeline.imports import ENCODINGS, MAPPINGS, RUN_COUNTS, leads_import, max_file_bytes
 from pipeline.models import Campaign, LeadImport
 
 # Multipart framing and the other fields on top of the file itself.
@@ -40,11 +40,7 @@ class LeadImportListSerializer(serializers.ModelSerializer):
             "file_name",
             "encoding",
             "status",
-            "total_rows",
-            "created_contacts",
-            "matched_contacts",
-            "merged_rows",
-            "rejected_rows",
+            *RUN_COUNTS,
             "created_by",
             "created_by_name",
             "created_at",

@@ -336,6 +336,7 @@ def _admin_upload(user, content: bytes, **fields):
 
 def test_it_shows_the_import_button_only_to_those_who_may_import(marketer, sales_rep):
     assert UPLOAD in _browser(marketer).get(CHANGELIST).content.decode()
+    assert 'enctype="multipart/form-data"' in _browser(marketer).get(UPLOAD).content.decode()
     rep_page = _browser(sales_rep).get(CHANGELIST)
     assert rep_page.status_code == 200
     assert UPLOAD not in rep_page.content.decode()

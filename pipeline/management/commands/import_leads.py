@@ -62,7 +62,7 @@ class Command(BaseCommand):
         campaign = self._campaign(options["campaign"])
         hide_progress = options["no_progress"] or not sys.stderr.isatty()
         with tqdm(
-            total=0, desc="reading", unit="line", file=sys.stderr, disable=hide_progress
+            total=None, desc="reading", unit="row", file=sys.stderr, disable=hide_progress
         ) as bar:
 
             def progress(phase: str, done: int, total: int) -> None:
