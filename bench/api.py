@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import ensure_postgres_database  # noqa: E402
+
 
 def _percentile(samples: list[float], share: float) -> float:
     ordered = sorted(samples)
@@ -36,23 +38,6 @@ def _report(name: str, samples: list[float], queries: int | None = None) -> None
     print(f"{name:<44} median={median:7.2f} ms  p95={p95:7.2f} ms  n={len(samples)}{extra}")
 
 
-def _ensure_postgres_database(url: str) -> None:
-    """Create the scratch PostgreSQL database the benchmark seeds, if it does not exist."""
-    from urllib.parse import urlparse
-
-    import psycopg
-    from psycopg import sql
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    maintenance = (
-        parsed._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    )
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=5000)
@@ -62,7 +47,7 @@ def main() -> None:
     os.environ.setdefault("DATABASE_URL", "sqlite:////tmp/frontoffice-bench.sqlite3")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frontoffice.settings")
     if os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
-        _ensure_postgres_database(os.environ["DATABASE_URL"])
+        ensure_postgres_database(os.environ["DATABASE_URL"])
     import django
 
     warnings.filterwarnings("ignore", message="No directory at")

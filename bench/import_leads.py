@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.api import _ensure_postgres_database  # noqa: E402
+from bench.scratch import ensure_postgres_database  # noqa: E402
 
 FAMILY_NAMES = ["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto", "Nakamura"]
 GIVEN_NAMES = ["Hiroshi", "Yuki", "Akira", "Hanako", "Taro", "Kenji", "Aiko", "Naoko", "Sho"]
@@ -104,7 +104,7 @@ def main() -> None:
     os.environ.setdefault("DATABASE_URL", "sqlite:////tmp/frontoffice-bench-imports.sqlite3")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frontoffice.settings")
     if os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
-        _ensure_postgres_database(os.environ["DATABASE_URL"])
+        ensure_postgres_database(os.environ["DATABASE_URL"])
     import django
 
     warnings.filterwarnings("ignore", message="No directory at")

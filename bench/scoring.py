@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.api import _ensure_postgres_database  # noqa: E402  (after the path is set)
+from bench.scratch import ensure_postgres_database, recreate_postgres_database  # noqa: E402
 
 SQLITE_URL = "sqlite:////tmp/frontoffice-scoring-bench.sqlite3"
 NOW = datetime(2026, 11, 1, 3, 15, tzinfo=UTC)
@@ -73,17 +73,7 @@ def _reset_database(url: str) -> None:
     if url.startswith("sqlite:"):
         Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
         return
-    from urllib.parse import urlparse
-
-    import psycopg
-    from psycopg import sql
-
-    parsed = urlparse(url)
-    maintenance = parsed._replace(path="/postgres").geturl().replace("postgres://", "postgresql://")
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        name = sql.Identifier(parsed.path.lstrip("/"))
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    recreate_postgres_database(url)
 
 
 def _build(contacts: int, touchpoints: int, rng: random.Random) -> None:
@@ -177,7 +167,7 @@ def main() -> None:
     if not args.reuse:
         _reset_database(url)
     elif url.startswith(("postgres://", "postgresql://")):
-        _ensure_postgres_database(url)
+        ensure_postgres_database(url)
     import django
 
     warnings.filterwarnings("ignore", message="No directory at")
