@@ -8,7 +8,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
@@ -22,38 +21,8 @@ from accounts.models import (
     Team,
     Touchpoint,
 )
+from frontoffice.admin_actions import ReadOnlyAdminMixin, run_action_form
 from frontoffice.errors import ApplicationError
-
-
-class ReadOnlyAdminMixin:
-    """History tables: visible to those who may view them, written only by services."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-def _run_action_form(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    queryset: QuerySet,
-    form: forms.Form,
-    *,
-    title: str,
-    action: str,
-) -> HttpResponse:
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "form": form,
-        "queryset": queryset,
-        "action": action,
-        "opts": modeladmin.model._meta,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/accounts/action_form.html", context)
 
 
 def _as_validation_error(normalise, value: str) -> str:
@@ -183,7 +152,7 @@ def _merge_selected(
             messages.SUCCESS,
         )
         return None
-    return _run_action_form(
+    return run_action_form(
         modeladmin, request, queryset, form, title=_("Merge duplicates"), action="merge_selected"
     )
 
@@ -290,7 +259,7 @@ class ContactAdmin(admin.ModelAdmin):
     def move_journey(self, request, queryset):
         form = JourneyMoveForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
-            return _run_action_form(
+            return run_action_form(
                 self, request, queryset, form, title=_("Move journey stage"), action="move_journey"
             )
         moved = 0

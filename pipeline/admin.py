@@ -11,8 +11,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin import ReadOnlyAdminMixin, _run_action_form
 from accounts.models import Team
+from frontoffice.admin_actions import ReadOnlyAdminMixin, run_action_form
 from frontoffice.errors import ApplicationError
 from pipeline import scoring, screening
 from pipeline.imports import (
@@ -232,7 +232,7 @@ class FollowUpTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def disqualify_leads(self, request, queryset):
         form = DisqualifyForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
-            return _run_action_form(
+            return run_action_form(
                 self,
                 request,
                 queryset,

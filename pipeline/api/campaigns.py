@@ -9,8 +9,8 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.api.filters import TextSearchFilter
-from accounts.api.serializers import IdField, StrictModelSerializer
+from frontoffice.api.filters import TextSearchFilter
+from frontoffice.api.serializers import IdField, StrictModelSerializer
 from frontoffice.api.viewsets import ServiceModelViewSet
 from pipeline import services
 from pipeline.models import Campaign, LeadForm

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.api.serializers import StrictSerializer
+from frontoffice.api.serializers import StrictSerializer
 from pipeline.capture import lead_capture, lead_form_for_key
 
 FORM_KEY_HEADER = "X-Form-Key"

@@ -9,8 +9,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.api.filters import DayRangeFilter, IdFilter, TextSearchFilter
-from accounts.api.serializers import IdField, StrictSerializer
+from frontoffice.api.filters import DayRangeFilter, IdFilter, TextSearchFilter
+from frontoffice.api.serializers import IdField, StrictSerializer
 from pipeline.imports import ENCODINGS, MAPPINGS, RUN_COUNTS, leads_import, max_file_bytes
 from pipeline.models import Campaign, LeadImport
 

@@ -9,9 +9,9 @@ from rest_framework import generics, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.api.filters import BooleanFilter, IdFilter, TextSearchFilter
-from accounts.api.serializers import IdField, StrictModelSerializer, StrictSerializer
 from accounts.models import JourneyStage, Team
+from frontoffice.api.filters import BooleanFilter, IdFilter, TextSearchFilter
+from frontoffice.api.serializers import IdField, StrictModelSerializer, StrictSerializer
 from frontoffice.api.viewsets import ServiceModelViewSet
 from pipeline import scoring, screening
 from pipeline.models import (
