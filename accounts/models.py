@@ -91,6 +91,10 @@ class Account(TimeStamped):
         null=True,
         blank=True,
     )
+    # Set once, by the first won deal (accounts.services.account_become_customer).
+    customer_since = models.DateTimeField(
+        _("customer since"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -249,6 +253,9 @@ class TouchpointKind(models.TextChoices):
     MEETING = "meeting", _("Meeting")
     CHAT = "chat", _("Chat")
     INQUIRY_MESSAGE = "inquiry_message", _("Inquiry message")
+    DEMO = "demo", _("Demo")
+    PROPOSAL = "proposal", _("Proposal")
+    DEAL_UPDATE = "deal_update", _("Deal update")
     QUOTE = "quote", _("Quote")
     ORDER = "order", _("Order")
     SURVEY = "survey", _("Survey")
@@ -403,3 +410,48 @@ class CustomerMerge(models.Model):
     def __str__(self) -> str:
         survivor = self.survivor_contact_id or self.survivor_account_id
         return f"{self.kind} {self.duplicate_id} → {survivor}"
+
+
+class Notification(models.Model):
+    """A message to a staff member (in the app, and by email when they have an address).
+
+    `key` makes a notification idempotent: the same (recipient, key) is stored and sent once, so
+    a beat task that runs twice never notifies twice.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    kind = models.CharField(_("kind"), max_length=50)
+    key = models.CharField(_("key"), max_length=200)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"), blank=True, default="")
+    link = models.CharField(_("link"), max_length=500, blank=True, default="")
+    source_type = models.ForeignKey(
+        ContentType, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source_id = models.PositiveBigIntegerField(null=True, blank=True)
+    source = GenericForeignKey("source_type", "source_id")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "key"], name="notification_once_per_key")
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx"
+            ),
+            models.Index(fields=["kind", "created_at"], name="notification_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id}: {self.subject}"

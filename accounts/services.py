@@ -479,6 +479,18 @@ def journey_advance(
     raise ConflictError("The contact's stage keeps changing; try again.")
 
 
+def account_become_customer(*, account: Account, at: datetime | None = None) -> bool:
+    """Mark the organisation a customer from `at` (its first order). Only the first call sets
+    the date (a compare-and-set on NULL); returns whether this call set it."""
+    at = at or timezone.now()
+    changed = Account.objects.filter(pk=account.pk, customer_since__isnull=True).update(
+        customer_since=at, updated_at=timezone.now()
+    )
+    if changed:
+        account.customer_since = at
+    return bool(changed)
+
+
 # --- Timeline -----------------------------------------------------------------------------------
 
 
@@ -764,6 +776,9 @@ def account_merge(
             for name in ("domain", "industry", "size", "region", "owner_id"):
                 if not getattr(survivor, name) and getattr(duplicate, name):
                     setattr(survivor, name, getattr(duplicate, name))
+            # The organisation has been a customer since the earlier of the two first orders.
+            since = [d for d in (survivor.customer_since, duplicate.customer_since) if d]
+            survivor.customer_since = min(since) if since else None
             survivor.save()
             merge = CustomerMerge.objects.create(
                 kind=CustomerMerge.Kind.ACCOUNT,

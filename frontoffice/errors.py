@@ -18,3 +18,9 @@ class ConflictError(ApplicationError):
     """The record changed under us (a compare-and-set lost) or the move collides with its state."""
 
     status_code = 409
+
+
+class PermissionDeniedError(ApplicationError):
+    """The user may use this record but not make this particular move (e.g. reopen a deal)."""
+
+    status_code = 403

@@ -220,6 +220,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pipeline.tasks.rescore_all",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Flags deals that sit too long in a stage or have gone quiet; unflags revived ones.
+    "pipeline-detect-stalled-deals": {
+        "task": "pipeline.tasks.detect_stalled_deals",
+        "schedule": crontab(minute=5),
+    },
+    # Each checks the sales policy's time and working days and sends at most once per day
+    # (notifications are keyed), so running every 15 minutes is safe.
+    "pipeline-remind-daily-reports": {
+        "task": "pipeline.tasks.remind_daily_reports",
+        "schedule": crontab(minute="*/15"),
+    },
+    "pipeline-send-daily-summaries": {
+        "task": "pipeline.tasks.send_daily_summaries",
+        "schedule": crontab(minute="*/15"),
+    },
+    "pipeline-expire-quotes": {
+        "task": "pipeline.tasks.expire_quotes",
+        "schedule": crontab(hour=0, minute=10),
+    },
 }
 
 # --- Frontoffice --------------------------------------------------------------------------------

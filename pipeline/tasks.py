@@ -21,6 +21,13 @@ TASK_OPTIONS = {
 }
 
 
+def _now(now: str | None) -> datetime:
+    at = datetime.fromisoformat(now) if now else timezone.now()
+    if timezone.is_naive(at):
+        raise ValueError(f"`now` needs a time zone offset, got {now!r}")
+    return at
+
+
 def _summary(scored: scoring.ScoringResult, screened: screening.ScreeningResult) -> dict:
     return {
         "scored": scored.scored,
@@ -43,8 +50,43 @@ def rescore_contacts(contact_ids: list[int]) -> dict[str, int]:
 def rescore_all(now: str | None = None) -> dict[str, int]:
     """Rescore every scored contact as of `now` (ISO 8601; default: the current time) and
     screen them all: nightly for the decay, and after a rule or the threshold changes."""
-    at = datetime.fromisoformat(now) if now else timezone.now()
-    if timezone.is_naive(at):
-        raise ValueError(f"`now` needs a time zone offset, got {now!r}")
-    scored = scoring.score_contacts(now=at, cause="rescore all")
+    scored = scoring.score_contacts(now=_now(now), cause="rescore all")
     return _summary(scored, screening.screen_contacts())
+
+
+# --- Sales pipeline -----------------------------------------------------------------------------
+# Each takes an optional ISO 8601 `now` (tests and reruns for a past moment) and is idempotent.
+
+
+@shared_task(**TASK_OPTIONS, time_limit=10 * 60, soft_time_limit=9 * 60)
+def detect_stalled_deals(now: str | None = None) -> dict[str, int]:
+    """Flag open deals that stalled and unflag those that moved or came alive again; the owner
+    and the team's manager are notified once per stall."""
+    from pipeline import stalls
+
+    return stalls.detect_stalled_deals(now=_now(now))
+
+
+@shared_task(**TASK_OPTIONS, time_limit=5 * 60, soft_time_limit=4 * 60)
+def remind_daily_reports(now: str | None = None) -> dict[str, int]:
+    """On working days after the due time, remind reps whose report is not submitted (once)."""
+    from pipeline import reports
+
+    return reports.remind_unsubmitted_reports(now=_now(now))
+
+
+@shared_task(**TASK_OPTIONS, time_limit=5 * 60, soft_time_limit=4 * 60)
+def send_daily_summaries(now: str | None = None) -> dict[str, int]:
+    """On working days after the summary time, send each sales team's manager the day's
+    summary (activities per rep, deals advanced), once."""
+    from pipeline import reports
+
+    return reports.send_daily_summaries(now=_now(now))
+
+
+@shared_task(**TASK_OPTIONS, time_limit=5 * 60, soft_time_limit=4 * 60)
+def expire_quotes(now: str | None = None) -> dict[str, int]:
+    """Sent quotes past their validity become expired (with a history row)."""
+    from pipeline import quotes
+
+    return quotes.expire_quotes(now=_now(now))

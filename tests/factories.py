@@ -9,7 +9,13 @@ from django.contrib.auth.models import Group
 
 from accounts import roles
 from accounts.models import Account, Contact, JourneyStage, JourneyTransition, Team, Touchpoint
-from pipeline.models import Campaign
+from pipeline.models import (
+    Campaign,
+    DailyReport,
+    Deal,
+    DealStageChange,
+    Product,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -87,6 +93,56 @@ class TouchpointFactory(factory.django.DjangoModelFactory):
     channel = "web"
     contact = factory.SubFactory(ContactFactory)
     account = factory.LazyAttribute(lambda t: t.contact.account if t.contact else None)
+
+
+class DealFactory(factory.django.DjangoModelFactory):
+    """A deal at `stage` with its first history row (as deal_create writes it); for set-up.
+    Tests of moves call pipeline.deals.deal_move."""
+
+    class Meta:
+        model = Deal
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Deal {n}")
+    owner = factory.SubFactory(UserFactory)
+    account = factory.SubFactory(AccountFactory)
+    contact = factory.LazyAttribute(
+        lambda deal: ContactFactory(account=deal.account) if deal.account else None
+    )
+    amount = 1000000
+    currency = "JPY"
+    stage = "list"
+    probability = 10
+
+    @factory.post_generation
+    def history(self, create, extracted, **kwargs):
+        if create:
+            DealStageChange.objects.create(
+                deal=self,
+                from_stage="",
+                to_stage=self.stage,
+                amount=self.amount,
+                created_at=self.stage_changed_at,
+            )
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"P-{n:04d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    unit_price = 10000
+    currency = "JPY"
+
+
+class DailyReportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DailyReport
+
+    rep = factory.SubFactory(UserFactory)
+    day = factory.Faker("date_this_year")
 
 
 ROLES = roles.ROLES

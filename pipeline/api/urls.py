@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from pipeline.api import campaigns, imports, scoring
+from pipeline.api import campaigns, deals, imports, quotes, reports, scoring
 
 
 def register(router: DefaultRouter) -> None:
@@ -10,3 +10,6 @@ def register(router: DefaultRouter) -> None:
     router.register("leads", scoring.LeadViewSet, basename="lead")
     router.register("follow-ups", scoring.FollowUpTaskViewSet, basename="followup")
     router.register("lead-imports", imports.LeadImportViewSet, basename="leadimport")
+    deals.register(router)
+    quotes.register(router)
+    reports.register(router)

@@ -1,7 +1,27 @@
-"""Demand: campaigns and lead capture, lead imports, scoring and screening."""
+"""Demand: campaigns and lead capture, lead imports, scoring and screening; the sales pipeline:
+deals, quotes, daily reports."""
 
 from pipeline.models.campaigns import Campaign, LeadForm
+from pipeline.models.deals import (
+    CLOSED_DEAL_STAGES,
+    OPEN_DEAL_STAGES,
+    Deal,
+    DealStage,
+    DealStageChange,
+    DealStageSetting,
+    DealStall,
+    SalesPolicy,
+)
 from pipeline.models.imports import LeadImport
+from pipeline.models.quotes import (
+    Product,
+    Quote,
+    QuoteLine,
+    QuoteNumberSequence,
+    QuoteStatus,
+    QuoteStatusChange,
+)
+from pipeline.models.reports import Activity, ActivityKind, DailyReport
 from pipeline.models.scoring import (
     FollowUpTask,
     LeadScore,
@@ -12,13 +32,30 @@ from pipeline.models.scoring import (
 )
 
 __all__ = [
+    "CLOSED_DEAL_STAGES",
+    "OPEN_DEAL_STAGES",
+    "Activity",
+    "ActivityKind",
     "Campaign",
+    "DailyReport",
+    "Deal",
+    "DealStage",
+    "DealStageChange",
+    "DealStageSetting",
+    "DealStall",
     "FollowUpTask",
     "LeadForm",
     "LeadImport",
     "LeadScore",
     "LeadScoreChange",
     "LeadSegment",
+    "Product",
+    "Quote",
+    "QuoteLine",
+    "QuoteNumberSequence",
+    "QuoteStatus",
+    "QuoteStatusChange",
+    "SalesPolicy",
     "ScoringRule",
     "ScreeningPolicy",
 ]

@@ -11,6 +11,7 @@ from django.db import models
 
 from accounts.models import Account, Contact, CustomerMerge, JourneyTransition, Touchpoint
 from accounts.services import (
+    account_become_customer,
     account_create,
     account_merge,
     contact_create,
@@ -505,7 +506,29 @@ def test_it_keeps_an_audit_row_of_the_account_merge(actor):
         "size": "",
         "region": "Kanto",
         "owner_id": None,
+        "customer_since": None,
     }
+
+
+def test_it_keeps_the_earlier_customer_since_of_the_two_accounts():
+    survivor = _account("Acme Corp", "acme.co.jp")
+    duplicate = _account("ACME Corporation", "acme.com")
+    account_become_customer(account=survivor, at=_at(48))
+    account_become_customer(account=duplicate, at=_at(24))
+
+    _merge_accounts(survivor=survivor, duplicate=duplicate)
+
+    assert Account.objects.get(pk=survivor.pk).customer_since == _at(24)
+
+
+def test_it_makes_the_survivor_a_customer_when_only_the_duplicate_was():
+    survivor = _account("Acme Corp", "acme.co.jp")
+    duplicate = _account("ACME Corporation", "acme.com")
+    account_become_customer(account=duplicate, at=_at(24))
+
+    _merge_accounts(survivor=survivor, duplicate=duplicate)
+
+    assert Account.objects.get(pk=survivor.pk).customer_since == _at(24)
 
 
 def test_it_refuses_to_merge_an_account_into_itself():

@@ -50,7 +50,14 @@ def test_it_serialises_json_and_limits_task_time():
 def test_it_schedules_only_registered_tasks():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
-    assert scheduled == {"accounts.tasks.mark_dormant_contacts", "pipeline.tasks.rescore_all"}
+    assert scheduled == {
+        "accounts.tasks.mark_dormant_contacts",
+        "pipeline.tasks.rescore_all",
+        "pipeline.tasks.detect_stalled_deals",
+        "pipeline.tasks.remind_daily_reports",
+        "pipeline.tasks.send_daily_summaries",
+        "pipeline.tasks.expire_quotes",
+    }
     assert scheduled <= set(app.tasks)
 
 

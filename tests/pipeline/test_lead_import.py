@@ -350,7 +350,8 @@ def test_it_reads_the_documented_date_forms(campaign, text, expected):
         (
             "a@b.example,,,fax",
             "kind: 'fax' is not one of event_visit, web_visit, content_download, "
-            "email, call, visit, meeting, chat, inquiry_message, quote, order, survey, form, note.",
+            "email, call, visit, meeting, chat, inquiry_message, demo, proposal, deal_update, "
+            "quote, order, survey, form, note.",
         ),
     ],
 )

@@ -1,3 +1,5 @@
+"""Admin for campaigns, lead forms, scoring, screening, follow-ups and lead imports."""
+
 import base64
 
 from django import forms

@@ -1,0 +1,1 @@
+"""Admin for deals (being written)."""

@@ -1,0 +1,1 @@
+"""Admin for quotes (being written)."""

@@ -1,0 +1,7 @@
+"""API for reports (being written)."""
+
+from rest_framework.routers import DefaultRouter
+
+
+def register(router: DefaultRouter) -> None:
+    pass
