@@ -190,6 +190,11 @@ SPECTACULAR_SETTINGS = {
         "ScoringRuleKindEnum": "pipeline.models.ScoringRule.Kind",
         "FollowUpTaskStatusEnum": "pipeline.models.FollowUpTask.Status",
         "LeadImportStatusEnum": "pipeline.models.LeadImport.Status",
+        "DealStageEnum": "pipeline.models.DealStage",
+        "DealStallReasonEnum": "pipeline.models.DealStall.Reason",
+        "QuoteStatusEnum": "pipeline.models.QuoteStatus",
+        "DailyReportStatusEnum": "pipeline.models.DailyReport.Status",
+        "ActivityKindEnum": "pipeline.models.ActivityKind",
     },
 }
 
