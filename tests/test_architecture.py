@@ -30,3 +30,15 @@ def test_it_keeps_accounts_free_of_the_apps_built_on_it():
         if "migrations" not in path.parts
     }
     assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_it_keeps_pipeline_free_of_inquiries():
+    # An inquiry may point at a deal; a deal never needs to know about inquiries.
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            name for name in _imported_modules(path) if name.split(".")[0] == "inquiries"
+        )
+        for path in (ROOT / "pipeline").rglob("*.py")
+        if "migrations" not in path.parts
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
