@@ -258,6 +258,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pipeline.tasks.expire_quotes",
         "schedule": crontab(hour=0, minute=10),
     },
+    "inquiries-check-sla-breaches": {
+        "task": "inquiries.tasks.check_sla_breaches",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Polls only when IMAP_URL is set (a no-op otherwise).
+    "inquiries-fetch-mail": {
+        "task": "inquiries.tasks.fetch_mail",
+        "schedule": crontab(minute="*"),
+    },
 }
 
 # --- Frontoffice --------------------------------------------------------------------------------
@@ -269,6 +278,21 @@ FRONTOFFICE_DORMANT_AFTER_DAYS = env.int("FRONTOFFICE_DORMANT_AFTER_DAYS", defau
 FRONTOFFICE_LEAD_IMPORT_MAX_BYTES = env.int(
     "FRONTOFFICE_LEAD_IMPORT_MAX_BYTES", default=50 * 1024 * 1024
 )
+
+# --- Support channels ---------------------------------------------------------------------------
+# The support address customers write to; replies go out from it.
+FRONTOFFICE_SUPPORT_EMAIL = env.str("FRONTOFFICE_SUPPORT_EMAIL", default="support@localhost")
+# Shared secret a mail server's inbound hook sends (header X-Inbound-Key) to POST raw email to
+# /api/v1/inbound/email/. Empty: the endpoint refuses everything.
+FRONTOFFICE_INBOUND_EMAIL_KEY = env.str("FRONTOFFICE_INBOUND_EMAIL_KEY", default="")
+# The largest raw email accepted (bytes).
+FRONTOFFICE_INBOUND_EMAIL_MAX_BYTES = env.int(
+    "FRONTOFFICE_INBOUND_EMAIL_MAX_BYTES", default=25 * 1024 * 1024
+)
+# The support mailbox polled by `fetch_mail`: imap://user:password@host:143/INBOX or imaps://...
+# Empty: polling is off.
+IMAP_URL = env.str("IMAP_URL", default="")
+IMAP_TIMEOUT = env.int("IMAP_TIMEOUT", default=30)
 
 LOGGING = {
     "version": 1,

@@ -393,3 +393,31 @@ def inquiry_assign(
             expected_id=expected,
             note=(note or "").strip()[:500],
         )
+
+
+def inquiry_reply(
+    *,
+    inquiry: Inquiry,
+    body: str,
+    author,
+    attachments: list[dict[str, Any]] | None = None,
+    at: datetime | None = None,
+) -> Message:
+    """An agent's answer to the customer, by the inquiry's channel. Email replies are queued and
+    sent after commit by a task (threaded on the customer's last message)."""
+    from inquiries import tasks
+
+    is_email = inquiry.channel == InquiryChannel.EMAIL
+    with transaction.atomic():
+        message = message_add(
+            inquiry=inquiry,
+            direction=MessageDirection.OUTBOUND,
+            body=body,
+            author_user=author,
+            attachments=attachments,
+            at=at,
+            delivery=Message.Delivery.QUEUED if is_email else "",
+        )
+        if is_email:
+            transaction.on_commit(lambda: tasks.send_email_reply.delay(message.pk))
+    return message

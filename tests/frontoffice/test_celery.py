@@ -57,6 +57,8 @@ def test_it_schedules_only_registered_tasks():
         "pipeline.tasks.remind_daily_reports",
         "pipeline.tasks.send_daily_summaries",
         "pipeline.tasks.expire_quotes",
+        "inquiries.tasks.check_sla_breaches",
+        "inquiries.tasks.fetch_mail",
     }
     assert scheduled <= set(app.tasks)
 

@@ -1,0 +1,1 @@
+"""Admin for email (being written)."""

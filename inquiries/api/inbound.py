@@ -1,0 +1,3 @@
+"""Public inbound endpoints for chat and web forms (being written)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""POST /api/v1/inbound/email/ (being written)."""
+
+urlpatterns: list = []
