@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts import journey
 from accounts.identity import company_domain_of, normalize_phone
 from accounts.models import Account, Contact, JourneyTransition, Team, Touchpoint
-from pipeline.models import Campaign
+from pipeline.models import Campaign, DailyReport, Deal, Quote
 
 TODAY = "2025-06-30"
 CONTACTS = 200
@@ -66,6 +66,18 @@ def fingerprint() -> tuple[list, ...]:
             Touchpoint.objects.order_by("contact__email", "occurred_at", "kind").values_list(
                 "contact__email", "kind", "channel", "occurred_at", "amount", "actor__username",
                 "campaign__name", "summary",
+            )
+        ),
+        list(
+            Deal.objects.order_by("contact__email", "created_at").values_list(
+                "contact__email", "name", "owner__username", "team__name", "stage", "amount",
+                "created_at", "updated_at", "closed_at", "lost_reason",
+            )
+        ),
+        list(Quote.objects.order_by("number").values_list("number", "status", "total", "sent_at")),
+        list(
+            DailyReport.objects.order_by("rep__username", "day").values_list(
+                "rep__username", "day", "status", "manager_comment", "activities__kind",
             )
         ),
     )  # fmt: skip

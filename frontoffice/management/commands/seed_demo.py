@@ -49,7 +49,21 @@ from frontoffice.management.demo_journeys import (
     stage_quota,
     weighted,
 )
-from pipeline.models import Campaign
+from frontoffice.management.demo_sales import (
+    DemoSales,
+    create_daily_reports,
+    create_products,
+    create_quotes,
+)
+from pipeline.models import (
+    Activity,
+    Campaign,
+    DailyReport,
+    Deal,
+    DealStageChange,
+    Product,
+    Quote,
+)
 
 BATCH_SIZE = 500
 CONTACTS_PER_ACCOUNT = 8
@@ -61,22 +75,24 @@ DEMO_TEAM_NAMES = [name for name, *_rest in data.TEAMS]
 
 
 def existing_demo_data() -> list[str]:
-    """What seeding would clash with: demo users or teams, any account or contact."""
+    """What seeding would clash with: demo users or teams, any account, contact or deal."""
     found = []
     if users := get_user_model().objects.filter(username__in=DEMO_USERNAMES).count():
         found.append(f"{users} demo users")
     team_names = [name.lower() for name in DEMO_TEAM_NAMES]
     if Team.objects.annotate(name_lower=Lower("name")).filter(name_lower__in=team_names).exists():
         found.append("demo teams")
-    for model in (Account, Contact):
+    for model in (Account, Contact, Deal, Product):
         if count := model.objects.count():
             found.append(f"{count} {model._meta.verbose_name_plural}")
     return found
 
 
 def delete_demo_data() -> None:
-    """Delete every customer and campaign, and the demo teams and users (for --reset)."""
+    """Delete every customer, deal and campaign, and the demo teams and users (for --reset)."""
     try:
+        for model in (DailyReport, Quote, Deal, Product):
+            model.objects.all().delete()
         for model in (Touchpoint, CustomerMerge, JourneyTransition, Contact, Account):
             model.objects.all().delete()
         Campaign.objects.all().delete()
@@ -234,9 +250,10 @@ def create_contacts(
     campaigns: list[Any],
     period: Period,
     staff: Staff,
+    sales: DemoSales,
     progress: tqdm,
 ) -> None:
-    """Contacts at every journey stage, with their history and timeline, in batches."""
+    """Contacts at every journey stage, with their history, timeline and deals, in batches."""
     final_stages = stage_quota(rng, count)
     pick_company = company_picker(companies)
     sources = Source.all_open(campaigns, period)
@@ -266,6 +283,7 @@ def create_contacts(
         Touchpoint.objects.bulk_create(
             [row for plan in plans for row in plan.touchpoints], batch_size=BATCH_SIZE * 2
         )
+        sales.add_contacts(plans)
         progress.update(len(plans))
     # bulk_create stamps auto_now fields with the wall clock; the demo's own times keep runs equal.
     Contact.objects.update(updated_at=F("stage_changed_at"))
@@ -274,13 +292,27 @@ def create_contacts(
 
 
 def seed(rng: random.Random, *, contacts: int, today: date, password: str, progress: tqdm) -> None:
-    """Write the whole demo data set: staff, teams, campaigns, companies and contacts."""
+    """Write the whole demo data set: staff, teams, campaigns, companies, contacts, deals,
+    quotes and daily reports."""
     period = Period.year_before(today)
     staff = create_staff(rng, password=password, period=period)
-    create_teams(staff, period=period)
+    teams = create_teams(staff, period=period)
     campaigns = create_campaigns(staff, today=today, period=period)
     account_count = max(1, min(len(company_names()), round(contacts / CONTACTS_PER_ACCOUNT)))
     companies = create_companies(rng, staff, count=account_count, period=period)
+    products = {product.code: product for product in create_products()}
+    sales_team_of = {
+        member.pk: team.pk
+        for team in teams
+        if team.kind == Team.Kind.SALES
+        for member in team.members.all()
+    }
+    sales = DemoSales(
+        rng=rng,
+        period=period,
+        companies={c.account.pk: (c.account.name, c.account.size) for c in companies},
+        team_of=sales_team_of,
+    )
     create_contacts(
         rng,
         count=contacts,
@@ -288,8 +320,15 @@ def seed(rng: random.Random, *, contacts: int, today: date, password: str, progr
         campaigns=campaigns,
         period=period,
         staff=staff,
+        sales=sales,
         progress=progress,
     )
+    create_quotes(sales.quotes, products)
+    create_daily_reports(rng, staff, period=period)
+    # auto_now stamps the wall clock; the demo's own times keep two runs equal.
+    Deal.objects.update(updated_at=F("stage_changed_at"))
+    Quote.objects.update(updated_at=F("sent_at"))
+    DailyReport.objects.update(updated_at=F("submitted_at"))
 
 
 # --- The command --------------------------------------------------------------------------------
@@ -318,7 +357,8 @@ def checked_options(options: dict[str, Any]) -> tuple[int, date, str]:
 class Command(BaseCommand):
     help = (
         "Seed deterministic demo data: staff, teams, campaigns, accounts and contacts with "
-        "their journey history and timeline. Does nothing when demo data exists (see --reset)."
+        "their journey history and timeline, deals with their history, quotes and reps' daily "
+        "reports. Does nothing when demo data exists (see --reset)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -381,6 +421,11 @@ class Command(BaseCommand):
             "contacts": Contact.objects.count(),
             "journey transitions": JourneyTransition.objects.count(),
             "touchpoints": Touchpoint.objects.count(),
+            "deals": Deal.objects.count(),
+            "deal stage changes": DealStageChange.objects.count(),
+            "quotes": Quote.objects.count(),
+            "daily reports": DailyReport.objects.count(),
+            "activities": Activity.objects.count(),
         }
         summary = ", ".join(f"{count} {name}" for name, count in counts.items())
         self.stdout.write(
