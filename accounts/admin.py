@@ -18,6 +18,7 @@ from accounts.models import (
     CustomerMerge,
     JourneyStage,
     JourneyTransition,
+    Notification,
     Team,
     Touchpoint,
 )
@@ -344,3 +345,23 @@ class TeamAdmin(admin.ModelAdmin):
         # A team's supervisor is always one of its members (as team_save keeps it).
         if form.instance.supervisor_id:
             form.instance.members.add(form.instance.supervisor_id)
+
+
+# --- Notifications ------------------------------------------------------------------------------
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Sent by services (stalled deals, reminders, summaries): a log to look things up in."""
+
+    list_display = ["created_at", "recipient", "kind", "subject", "emailed_at", "read_at"]
+    list_filter = [
+        "kind",
+        ("read_at", admin.EmptyFieldListFilter),
+        ("emailed_at", admin.EmptyFieldListFilter),
+        "created_at",
+    ]
+    search_fields = ["subject", "key", "recipient__username", "recipient__email"]
+    list_select_related = ["recipient"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["recipient"]

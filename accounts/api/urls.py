@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from accounts.api import views
+from accounts.api import notifications, views
 
 
 def register(router: DefaultRouter) -> None:
@@ -9,3 +9,4 @@ def register(router: DefaultRouter) -> None:
     router.register("touchpoints", views.TouchpointViewSet, basename="touchpoint")
     router.register("teams", views.TeamViewSet, basename="team")
     router.register("users", views.StaffViewSet, basename="user")
+    router.register("notifications", notifications.NotificationViewSet, basename="notification")
