@@ -6,6 +6,7 @@ Every function is keyword-only and validates before it writes; refusals raise
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -542,6 +543,17 @@ def touchpoint_record(
     if announce:
         announce_touchpoints([touchpoint.contact_id])
     return touchpoint
+
+
+def touchpoints_withdraw(*, touchpoint_ids: Iterable[int], source_model: type[models.Model]) -> int:
+    """Take entries off the timeline that a record of `source_model` wrote (an activity that was
+    changed or removed); entries from any other source are left alone. Returns how many went."""
+    source_type = ContentType.objects.get_for_model(source_model)
+    stale = Touchpoint.objects.filter(pk__in=list(touchpoint_ids), source_type=source_type)
+    contact_ids = list(stale.values_list("contact_id", flat=True))
+    deleted, _per_model = stale.delete()
+    announce_touchpoints(contact_ids)
+    return deleted
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from pipeline import quotes as quote_rules
 from pipeline.models import (
     Activity,
     DailyReport,
+    DailyReportStatusChange,
     Deal,
     DealStageChange,
     Product,
@@ -361,6 +362,27 @@ def create_daily_reports(rng: random.Random, staff: Staff, *, period: Period) ->
             )
         )
     DailyReport.objects.bulk_create(reports, batch_size=1000)
+    history = []
+    for report in reports:
+        steps = [("", "draft", report.rep_id, "", report.created_at)]
+        steps.append(("draft", "submitted", report.rep_id, "", report.submitted_at))
+        if report.reviewed_by is not None:
+            comment = report.manager_comment
+            steps.append(
+                ("submitted", "approved", report.reviewed_by.pk, comment, report.reviewed_at)
+            )
+        history += [
+            DailyReportStatusChange(
+                report=report,
+                from_status=frm,
+                to_status=to,
+                actor_id=actor_id,
+                comment=comment,
+                created_at=at,
+            )
+            for frm, to, actor_id, comment, at in steps
+        ]
+    DailyReportStatusChange.objects.bulk_create(history, batch_size=1000)
     activities = [
         Activity(
             report=report,

@@ -21,7 +21,12 @@ from pipeline.models.quotes import (
     QuoteStatus,
     QuoteStatusChange,
 )
-from pipeline.models.reports import Activity, ActivityKind, DailyReport
+from pipeline.models.reports import (
+    Activity,
+    ActivityKind,
+    DailyReport,
+    DailyReportStatusChange,
+)
 from pipeline.models.scoring import (
     FollowUpTask,
     LeadScore,
@@ -38,6 +43,7 @@ __all__ = [
     "ActivityKind",
     "Campaign",
     "DailyReport",
+    "DailyReportStatusChange",
     "Deal",
     "DealStage",
     "DealStageChange",

@@ -68,6 +68,43 @@ class DailyReport(models.Model):
         return f"{self.rep_id} {self.day}"
 
 
+class DailyReportStatusChange(models.Model):
+    """One change of a report's status (written, handed in, approved, returned), with the
+    reviewer's comment where there was one."""
+
+    report = models.ForeignKey(DailyReport, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=10, choices=DailyReport.Status.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=DailyReport.Status.choices)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    comment = models.TextField(_("comment"), blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("daily report status change")
+        verbose_name_plural = _("daily report status changes")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_status=models.F("to_status")),
+                name="daily_report_change_status_changes",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["report", "created_at"], name="daily_report_change_idx"),
+            models.Index(fields=["to_status", "created_at"], name="daily_report_change_to_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
 class ActivityKind(models.TextChoices):
     VISIT = "visit", _("Visit")
     CALL = "call", _("Call")

@@ -117,3 +117,7 @@ def test_it_builds_daily_reports_from_the_reps_own_timeline_activities():
         "approved"
     }
     assert Decimal(Activity.objects.filter(minutes__gt=0).count()) == Activity.objects.count()
+    for report in DailyReport.objects.prefetch_related("status_changes"):
+        steps = sorted(report.status_changes.all(), key=lambda row: (row.created_at, row.id))
+        assert [row.from_status for row in steps] == ["", *[row.to_status for row in steps[:-1]]]
+        assert steps[-1].to_status == report.status
