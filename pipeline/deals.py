@@ -8,6 +8,8 @@ records an order on the timeline and makes the contact (and account) a customer.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -43,16 +45,42 @@ def _full_clean(deal: Deal) -> None:
         raise ApplicationError("Invalid input.", errors=exc.message_dict) from exc
 
 
-def _check_customer(deal: Deal) -> None:
-    if deal.contact is not None and deal.account is None:
-        deal.account = deal.contact.account
+CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
+
+
+def deal_errors(
+    deal: Deal, *, changed: Iterable[str] = (), closed: bool = False
+) -> dict[str, list[str]]:
+    """What the domain refuses in `deal`'s details beyond field validation: a currency that is
+    not an ISO 4217 code, a contact of another account, and (`closed`: the deal is won or lost)
+    a change of the amount or currency of its order. The services raise these; the admin form
+    shows them on its fields."""
+    errors: dict[str, list[str]] = {}
+    if not CURRENCY_PATTERN.fullmatch(deal.currency or ""):
+        errors["currency"] = ["A currency is a three-letter code such as JPY or USD."]
     if (
         deal.contact is not None
         and deal.account is not None
         and deal.contact.account_id not in (None, deal.account.pk)
     ):
-        message = "The contact belongs to another account."
-        raise ApplicationError(message, errors={"contact": [message]})
+        errors["contact"] = ["The contact belongs to another account."]
+    if closed and set(changed) & {"amount", "currency"}:
+        message = "A closed deal's amount is its order; reopen it to change the amount."
+        errors["amount"] = [message]
+    return errors
+
+
+def _check(deal: Deal, **kwargs: Any) -> None:
+    errors = deal_errors(deal, **kwargs)
+    if errors:
+        message = next(iter(errors.values()))[0] if len(errors) == 1 else "Invalid input."
+        raise ApplicationError(message, errors=errors)
+
+
+def _account_from_contact(deal: Deal) -> None:
+    """A deal on a person of an organisation is on that organisation too."""
+    if deal.contact is not None and deal.account is None and deal.contact.account_id:
+        deal.account = deal.contact.account
 
 
 def stage_probability(stage: str) -> int:
@@ -90,7 +118,7 @@ def deal_create(
         account=account,
         contact=contact,
         team=team if team is not None else _default_team(owner),
-        currency=(currency or "JPY").upper(),
+        currency=(currency or "JPY").strip().upper(),
         probability=stage_probability(stage) if probability is None else probability,
         expected_close_on=expected_close_on,
         campaign=campaign,
@@ -102,8 +130,9 @@ def deal_create(
     )
     if amount is not None:
         deal.amount = amount
-    _check_customer(deal)
+    _account_from_contact(deal)
     _full_clean(deal)
+    _check(deal)
     with transaction.atomic():
         deal.save()
         DealStageChange.objects.create(
@@ -120,20 +149,27 @@ def _default_team(owner):
 
 
 def deal_update(*, deal: Deal, actor=None, **changes: Any) -> Deal:
-    """Change a deal's details (never its stage: that is `deal_move`)."""
+    """Change a deal's details (never its stage: that is `deal_move`). Only the changed fields
+    are written, so an update racing a move never puts the old stage back."""
     unknown = set(changes) - set(DEAL_FIELDS)
     if unknown:
         raise ApplicationError(
             "Unknown fields.", errors={name: ["Unknown field."] for name in sorted(unknown)}
         )
-    if deal.is_closed and set(changes) & {"amount", "currency"}:
-        message = "A closed deal's amount is its order; reopen it to change the amount."
-        raise ApplicationError(message, errors={"amount": [message]})
     for field, value in changes.items():
-        setattr(deal, field, value.upper() if field == "currency" and value else value)
-    _check_customer(deal)
+        if field == "currency" and isinstance(value, str):
+            value = value.strip().upper()
+        setattr(deal, field, value)
+    account_before = deal.account_id
+    _account_from_contact(deal)
+    fields = set(changes) | ({"account"} if deal.account_id != account_before else set())
     _full_clean(deal)
-    deal.save()
+    with transaction.atomic():
+        # The stored stage, locked: a deal won meanwhile keeps the amount of its order.
+        stored = Deal.objects.select_for_update().only("stage").get(pk=deal.pk)
+        _check(deal, changed=fields, closed=stored.is_closed)
+        if fields:
+            deal.save(update_fields=[*sorted(fields), "updated_at"])
     return deal
 
 
@@ -144,13 +180,19 @@ def deal_move(
     actor=None,
     note: str = "",
     at: datetime | None = None,
+    expected_stage: str | None = None,
 ) -> DealStageChange:
     """Move the deal to `to_stage`; `note` is the reason where one is needed (backward, lost,
     reopen). Raises ApplicationError (400) for a refused move, PermissionDeniedError (403) for a
     reopen by someone without ``reopen_deal``, ConflictError (409) when the deal moved since the
-    caller read it."""
+    caller read it (or is not at `expected_stage`, the stage a stale board still shows)."""
     note = (note or "").strip()
     from_stage = deal.stage
+    if expected_stage is not None and expected_stage != from_stage:
+        raise ConflictError(
+            f"The deal is at {from_stage!r} now, not {expected_stage!r}; reload and try again.",
+            errors={"expected_stage": ["The stage changed meanwhile."]},
+        )
     if to_stage not in DealStage.values:
         raise ApplicationError(
             "Unknown stage.", errors={"to_stage": [f"{to_stage!r} is not a deal stage."]}
@@ -186,7 +228,11 @@ def deal_move(
     probability = stage_probability(to_stage)
     lost_reason = note if to_stage == DealStage.LOST else ""
     with transaction.atomic():
-        changed = Deal.objects.filter(pk=deal.pk, stage=from_stage).update(
+        # Compare-and-set on the stage and when it began, as the caller read them: a deal moved
+        # away and back meanwhile has the same stage but not the same start.
+        changed = Deal.objects.filter(
+            pk=deal.pk, stage=from_stage, stage_changed_at=deal.stage_changed_at
+        ).update(
             stage=to_stage,
             stage_changed_at=at,
             last_activity_at=at,

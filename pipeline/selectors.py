@@ -73,6 +73,20 @@ def can_edit_deal(user, deal: Deal) -> bool:
     return deals_editable_by(user, Deal.objects.filter(pk=deal.pk)).exists()
 
 
+def deal_owners_assignable_by(user) -> QuerySet:
+    """The active staff `user` may make the owner of a deal they create or edit: anyone for
+    those who edit every deal, the members of their teams for a manager, themselves otherwise."""
+    users = get_user_model().objects.filter(is_active=True)
+    if not user.is_authenticated or not user.has_perm("pipeline.change_deal"):
+        return users.none()
+    scope = _deal_scope(user, for_edit=True)
+    if scope is None:
+        return users
+    if user.has_perm("pipeline.view_team_deals"):
+        return users.filter(Q(pk=user.pk) | Q(pk__in=_team_member_ids(user)))
+    return users.filter(pk=user.pk)
+
+
 def quotes_visible_to(user, queryset: QuerySet[Quote] | None = None) -> QuerySet[Quote]:
     queryset = Quote.objects.all() if queryset is None else queryset
     if not user.is_authenticated:
