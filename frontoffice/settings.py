@@ -167,6 +167,7 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="2000/minute"),
         "lead_capture": env.str("API_THROTTLE_LEAD_CAPTURE", default="20/minute"),
+        "inbound_chat": env.str("API_THROTTLE_INBOUND_CHAT", default="600/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -278,6 +279,9 @@ FRONTOFFICE_DORMANT_AFTER_DAYS = env.int("FRONTOFFICE_DORMANT_AFTER_DAYS", defau
 FRONTOFFICE_LEAD_IMPORT_MAX_BYTES = env.int(
     "FRONTOFFICE_LEAD_IMPORT_MAX_BYTES", default=50 * 1024 * 1024
 )
+
+# The seller's name on printed quotes.
+FRONTOFFICE_SELLER_NAME = env.str("FRONTOFFICE_SELLER_NAME", default="Frontoffice")
 
 # --- Support channels ---------------------------------------------------------------------------
 # The support address customers write to; replies go out from it.
