@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts import journey
 from accounts.identity import company_domain_of, normalize_phone
 from accounts.models import Account, Contact, JourneyTransition, Team, Touchpoint
+from inquiries.models import Inquiry
 from pipeline.models import Campaign, DailyReport, Deal, Quote
 
 TODAY = "2025-06-30"
@@ -62,10 +63,20 @@ def fingerprint() -> tuple[list, ...]:
                 "contact__email", "from_stage", "to_stage", "created_at", "actor__username", "cause"
             )
         ),
-        list(
-            Touchpoint.objects.order_by("contact__email", "occurred_at", "kind").values_list(
+        [
+            # Inquiry messages name their inquiry ("[#12] ..."): ids differ between runs.
+            (*row[:-1], re.sub(r"\[#\d+\]", "[#]", row[-1]))
+            for row in Touchpoint.objects.order_by(
+                "contact__email", "occurred_at", "kind", "summary"
+            ).values_list(
                 "contact__email", "kind", "channel", "occurred_at", "amount", "actor__username",
                 "campaign__name", "summary",
+            )
+        ],
+        list(
+            Inquiry.objects.order_by("contact__email", "created_at", "subject").values_list(
+                "contact__email", "channel", "subject", "status", "priority", "assignee__username",
+                "team__name", "first_response_due_at", "first_responded_at", "resolved_at",
             )
         ),
         list(

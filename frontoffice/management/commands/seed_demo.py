@@ -55,6 +55,18 @@ from frontoffice.management.demo_sales import (
     create_products,
     create_quotes,
 )
+from frontoffice.management.demo_support import (
+    create_inquiries,
+    create_support_setup,
+    support_counts,
+)
+from inquiries.models import (
+    AssignmentRule,
+    InboundChannel,
+    Inquiry,
+    SavedReply,
+    SlaPolicy,
+)
 from pipeline.models import (
     Activity,
     Campaign,
@@ -82,7 +94,7 @@ def existing_demo_data() -> list[str]:
     team_names = [name.lower() for name in DEMO_TEAM_NAMES]
     if Team.objects.annotate(name_lower=Lower("name")).filter(name_lower__in=team_names).exists():
         found.append("demo teams")
-    for model in (Account, Contact, Deal, Product):
+    for model in (Account, Contact, Deal, Product, Inquiry, SlaPolicy):
         if count := model.objects.count():
             found.append(f"{count} {model._meta.verbose_name_plural}")
     return found
@@ -91,6 +103,8 @@ def existing_demo_data() -> list[str]:
 def delete_demo_data() -> None:
     """Delete every customer, deal and campaign, and the demo teams and users (for --reset)."""
     try:
+        for model in (Inquiry, SlaPolicy, AssignmentRule, SavedReply, InboundChannel):
+            model.objects.all().delete()
         for model in (DailyReport, Quote, Deal, Product):
             model.objects.all().delete()
         for model in (Touchpoint, CustomerMerge, JourneyTransition, Contact, Account):
@@ -325,6 +339,8 @@ def seed(rng: random.Random, *, contacts: int, today: date, password: str, progr
     )
     create_quotes(sales.quotes, products)
     create_daily_reports(rng, staff, period=period)
+    support = create_support_setup(staff, teams, period=period)
+    create_inquiries(rng, staff, support, period=period)
     # auto_now stamps the wall clock; the demo's own times keep two runs equal.
     Deal.objects.update(updated_at=F("stage_changed_at"))
     Quote.objects.update(updated_at=F("sent_at"))
@@ -357,8 +373,9 @@ def checked_options(options: dict[str, Any]) -> tuple[int, date, str]:
 class Command(BaseCommand):
     help = (
         "Seed deterministic demo data: staff, teams, campaigns, accounts and contacts with "
-        "their journey history and timeline, deals with their history, quotes and reps' daily "
-        "reports. Does nothing when demo data exists (see --reset)."
+        "their journey history and timeline, deals with their history, quotes, reps' daily "
+        "reports, and support inquiries with their messages, SLAs and escalations. Does "
+        "nothing when demo data exists (see --reset)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -426,6 +443,7 @@ class Command(BaseCommand):
             "quotes": Quote.objects.count(),
             "daily reports": DailyReport.objects.count(),
             "activities": Activity.objects.count(),
+            **support_counts(),
         }
         summary = ", ".join(f"{count} {name}" for name, count in counts.items())
         self.stdout.write(
