@@ -168,6 +168,7 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="2000/minute"),
         "lead_capture": env.str("API_THROTTLE_LEAD_CAPTURE", default="20/minute"),
         "inbound_chat": env.str("API_THROTTLE_INBOUND_CHAT", default="600/minute"),
+        "inbound_email": env.str("API_THROTTLE_INBOUND_EMAIL", default="600/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -267,6 +268,11 @@ CELERY_BEAT_SCHEDULE = {
     "inquiries-fetch-mail": {
         "task": "inquiries.tasks.fetch_mail",
         "schedule": crontab(minute="*"),
+    },
+    # KPI snapshots (yesterday, this week, this month) after the night's dormant and rescore runs.
+    "frontoffice-compute-nightly-kpis": {
+        "task": "frontoffice.tasks.compute_nightly_kpis",
+        "schedule": crontab(hour=4, minute=0),
     },
 }
 

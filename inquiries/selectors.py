@@ -2,7 +2,8 @@
 
 - Everyone sees the inquiries assigned to them and those they logged for a customer.
 - Agents and supervisors (``view_team_inquiries``) see their teams' queues (teams they belong to
-  or supervise) and the inquiries of escalations addressed to them or to their teams.
+  or supervise), the shared queue of inquiries no rule routed (no team, no assignee), and the
+  inquiries of escalations addressed to them or to their teams.
 - Sales reps see the inquiries of their own customers: contacts or accounts they own, and the
   customers of deals they own.
 - ``view_all_inquiries`` (admins) and superusers see all.
@@ -29,6 +30,8 @@ def _scope(user) -> Q | None:
         teams = _team_ids(user)
         addressed = Escalation.objects.filter(Q(owner=user) | Q(to_team__in=teams))
         scope |= Q(team__in=teams) | Q(pk__in=addressed.values("inquiry"))
+        # Not routed to any team and nobody has it: the shared queue every agent can take from.
+        scope |= Q(team__isnull=True, assignee__isnull=True)
     scope |= Q(contact__owner=user) | Q(account__owner=user)
     if user.has_perm("pipeline.view_deal"):
         own_deals = Deal.objects.filter(owner=user)

@@ -214,8 +214,9 @@ def message_add(
     delivery: str = "",
 ) -> Message:
     """Add a message to the thread. Inbound and outbound ones go on the customer's timeline; an
-    inbound message reopens a pending or resolved inquiry; the first outbound one is the first
-    response (and opens a new inquiry). Closed inquiries take no new messages."""
+    inbound message (not an automatic reply) reopens a pending or resolved inquiry; the first
+    outbound one is the first response (and opens a new inquiry). Closed inquiries take no new
+    messages."""
     _choice(direction, MessageDirection, "direction")
     channel = channel or inquiry.channel
     _choice(channel, InquiryChannel, "channel")
@@ -251,9 +252,11 @@ def message_add(
         if direction != MessageDirection.NOTE:
             _timeline_touchpoint(message)
             Inquiry.objects.filter(pk=inquiry.pk, last_message_at__lt=at).update(last_message_at=at)
-        if direction == MessageDirection.INBOUND and inquiry.status in (
-            InquiryStatus.PENDING,
-            InquiryStatus.RESOLVED,
+        # An out-of-office or a bounce is not the customer writing again.
+        if (
+            direction == MessageDirection.INBOUND
+            and not is_auto_reply
+            and inquiry.status in (InquiryStatus.PENDING, InquiryStatus.RESOLVED)
         ):
             inquiry_move(
                 inquiry=inquiry,

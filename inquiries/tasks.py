@@ -9,6 +9,8 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
+from inquiries.email_out import TransientEmailError
+
 TASK_OPTIONS = {
     "acks_late": True,
     "autoretry_for": (OperationalError,),
@@ -24,7 +26,11 @@ def _now(now: str | None) -> datetime:
     return at
 
 
-@shared_task(**TASK_OPTIONS, time_limit=2 * 60, soft_time_limit=90)
+@shared_task(
+    **{**TASK_OPTIONS, "autoretry_for": (OperationalError, TransientEmailError)},
+    time_limit=2 * 60,
+    soft_time_limit=90,
+)
 def send_email_reply(message_id: int) -> str:
     """Send an agent's reply by email (threaded on the customer's message); once."""
     from inquiries import email_out

@@ -159,10 +159,12 @@ class Inquiry(models.Model):
             models.CheckConstraint(
                 condition=Q(priority__in=PRIORITY_VALUES), name="inquiry_priority_valid"
             ),
+            # One inquiry per conversation at a time: after it is closed, the customer writing
+            # again in the same conversation opens a new one.
             models.UniqueConstraint(
                 fields=["inbound_channel", "conversation_id"],
-                condition=~Q(conversation_id=""),
-                name="inquiry_one_per_conversation",
+                condition=~Q(conversation_id="") & ~Q(status="closed"),
+                name="inquiry_one_open_per_conversation",
             ),
             models.UniqueConstraint(
                 fields=["external_id"],
