@@ -14,7 +14,6 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -38,18 +37,12 @@ from accounts.models import (
 )
 from accounts.signals import announce_touchpoints
 from frontoffice.errors import ApplicationError, ConflictError
+from frontoffice.validation import full_clean_or_400
 
 User = AbstractBaseUser
 
 ACCOUNT_FIELDS = ("name", "domain", "industry", "size", "region", "owner")
 CONTACT_FIELDS = ("name", "email", "phone", "title", "department", "account", "owner")
-
-
-def _full_clean(instance: models.Model, *, exclude: list[str] | None = None) -> None:
-    try:
-        instance.full_clean(exclude=exclude, validate_constraints=False)
-    except ValidationError as exc:
-        raise ApplicationError("Invalid input.", errors=exc.message_dict) from exc
 
 
 def _refuse_unknown_fields(changes: dict[str, Any], allowed: tuple[str, ...]) -> None:
@@ -104,7 +97,7 @@ def account_create(
         region=(region or "").strip(),
         owner=owner,
     )
-    _full_clean(account)
+    full_clean_or_400(account)
     _check_account_domain_free(account.domain)
     _save_unique(account, field="domain", what="An account")
     return account
@@ -118,7 +111,7 @@ def account_update(*, account: Account, **changes: Any) -> Account:
         _check_account_domain_free(changes["domain"], exclude_pk=account.pk)
     for name, value in changes.items():
         setattr(account, name, value.strip() if isinstance(value, str) else value)
-    _full_clean(account)
+    full_clean_or_400(account)
     _save_unique(account, field="domain", what="An account")
     return account
 
@@ -211,7 +204,7 @@ def contact_register(
     contact.email = normalize_email(contact.email)
     contact.phone_normalized = normalize_phone(contact.phone)
     _check_identity(contact)
-    _full_clean(contact)
+    full_clean_or_400(contact)
     _check_contact_email_free(contact.email)
     _save_unique(
         contact,
@@ -239,7 +232,7 @@ def contact_update(*, contact: Contact, **changes: Any) -> Contact:
         setattr(contact, name, value.strip() if isinstance(value, str) else value)
     contact.phone_normalized = normalize_phone(contact.phone)
     _check_identity(contact)
-    _full_clean(contact)
+    full_clean_or_400(contact)
     _save_unique(contact, field="email", what="A contact")
     return contact
 
@@ -538,7 +531,7 @@ def touchpoint_record(
     if source is not None:
         touchpoint.source_type = ContentType.objects.get_for_model(source)
         touchpoint.source_id = source.pk
-    _full_clean(touchpoint, exclude=["source_type", "source_id"])
+    full_clean_or_400(touchpoint, exclude=["source_type", "source_id"])
     touchpoint.save()
     if announce:
         announce_touchpoints([touchpoint.contact_id])
@@ -616,7 +609,7 @@ def team_save(
     team.name = (name or "").strip()
     team.kind = kind
     team.supervisor = supervisor
-    _full_clean(team)
+    full_clean_or_400(team)
     clash = (
         Team.objects.annotate(name_lower=Lower("name"))
         .filter(name_lower=team.name.lower())

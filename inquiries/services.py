@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -19,6 +18,7 @@ from accounts import services as accounts_services
 from accounts.models import Contact, TouchpointChannel, TouchpointKind
 from accounts.notifications import notification_send
 from frontoffice.errors import ApplicationError, ConflictError
+from frontoffice.validation import full_clean_or_400
 from inquiries import routing, sla, statuses
 from inquiries.models import (
     Inquiry,
@@ -41,13 +41,6 @@ TIMELINE_CHANNEL = {
     InquiryChannel.SOCIAL: TouchpointChannel.SOCIAL,
 }
 UPDATABLE_FIELDS = ("subject", "category", "priority", "deal", "team")
-
-
-def _full_clean(instance: models.Model, *, exclude: list[str] | None = None) -> None:
-    try:
-        instance.full_clean(exclude=exclude, validate_constraints=False)
-    except ValidationError as exc:
-        raise ApplicationError("Invalid input.", errors=exc.message_dict) from exc
 
 
 def _choice(value: str, choices: type[models.TextChoices], field: str) -> str:
@@ -127,7 +120,7 @@ def inquiry_open(
             external_id=external_id,
         )
         sla.apply_policy(inquiry)
-        _full_clean(inquiry, exclude=["contact", "account"])
+        full_clean_or_400(inquiry, exclude=["contact", "account"])
         inquiry.save()
         InquiryStatusChange.objects.create(
             inquiry=inquiry, from_status="", to_status=InquiryStatus.NEW, actor=actor, created_at=at
@@ -171,7 +164,7 @@ def inquiry_update(*, inquiry: Inquiry, actor=None, **changes: Any) -> Inquiry:
         setattr(inquiry, field, value)
     if "priority" in changes:
         sla.apply_policy(inquiry)
-    _full_clean(inquiry)
+    full_clean_or_400(inquiry)
     inquiry.save()
     return inquiry
 
@@ -246,7 +239,7 @@ def message_add(
         is_auto_reply=is_auto_reply,
         delivery=delivery,
     )
-    _full_clean(message, exclude=["inquiry", "author_user", "author_contact"])
+    full_clean_or_400(message, exclude=["inquiry", "author_user", "author_contact"])
     with transaction.atomic():
         message.save()
         if direction != MessageDirection.NOTE:

@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import services as accounts_services
 from accounts.models import TouchpointChannel, TouchpointKind
 from frontoffice.errors import ApplicationError, ConflictError, PermissionDeniedError
+from frontoffice.validation import full_clean_or_400
 from pipeline import deal_stages
 from pipeline.models import Deal, DealStage, DealStageChange, DealStageSetting
 
@@ -36,13 +36,6 @@ DEAL_FIELDS = (
     "campaign",
 )
 REASON_MAX_LENGTH = 500
-
-
-def _full_clean(deal: Deal) -> None:
-    try:
-        deal.full_clean(validate_constraints=False)
-    except ValidationError as exc:
-        raise ApplicationError("Invalid input.", errors=exc.message_dict) from exc
 
 
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
@@ -131,7 +124,7 @@ def deal_create(
     if amount is not None:
         deal.amount = amount
     _account_from_contact(deal)
-    _full_clean(deal)
+    full_clean_or_400(deal)
     _check(deal)
     with transaction.atomic():
         deal.save()
@@ -163,7 +156,7 @@ def deal_update(*, deal: Deal, actor=None, **changes: Any) -> Deal:
     account_before = deal.account_id
     _account_from_contact(deal)
     fields = set(changes) | ({"account"} if deal.account_id != account_before else set())
-    _full_clean(deal)
+    full_clean_or_400(deal)
     with transaction.atomic():
         # The stored stage, locked: a deal won meanwhile keeps the amount of its order.
         stored = Deal.objects.select_for_update().only("stage").get(pk=deal.pk)

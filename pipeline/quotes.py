@@ -39,6 +39,7 @@ from django.utils import timezone
 from accounts import services as accounts_services
 from accounts.models import TouchpointChannel, TouchpointKind
 from frontoffice.errors import ApplicationError, ConflictError
+from frontoffice.validation import full_clean_or_400
 from pipeline import deals
 from pipeline.models import (
     Deal,
@@ -140,13 +141,6 @@ def compute_totals(
 # --- Products -----------------------------------------------------------------------------------
 
 
-def _full_clean(instance, **kwargs) -> None:
-    try:
-        instance.full_clean(**kwargs)
-    except ValidationError as exc:
-        raise ApplicationError("Invalid input.", errors=exc.message_dict) from exc
-
-
 def _check_fields(changes: Mapping[str, Any], allowed: Sequence[str]) -> None:
     unknown = set(changes) - set(allowed)
     if unknown:
@@ -181,7 +175,7 @@ def product_create(
         currency=normalize_currency(currency),
         is_active=is_active,
     )
-    _full_clean(product)
+    full_clean_or_400(product, constraints=True)
     product.save()
     return product
 
@@ -195,7 +189,7 @@ def product_update(*, product: Product, **changes: Any) -> Product:
         elif field in ("code", "name", "series"):
             value = (value or "").strip()
         setattr(product, field, value)
-    _full_clean(product)
+    full_clean_or_400(product, constraints=True)
     product.save()
     return product
 
@@ -351,7 +345,7 @@ def quote_create(
     )
     prepared, _totals = _prepare_lines(currency=quote.currency, lines=lines)
     _apply_totals(quote, prepared)
-    _full_clean(quote, exclude=["year", "sequence", "number"], validate_constraints=False)
+    full_clean_or_400(quote, exclude=["year", "sequence", "number"])
     with transaction.atomic():
         quote.year = timezone.localtime(at).year
         quote.sequence = _next_sequence(quote.year)
@@ -385,7 +379,7 @@ def quote_update(*, quote: Quote, actor=None, **changes: Any) -> Quote:
         else:
             prepared = list(current.lines.all())
         _apply_totals(current, prepared)
-        _full_clean(current, validate_constraints=False)
+        full_clean_or_400(current)
         current.save()
         if "lines" in changes:
             current.lines.all().delete()
