@@ -10,7 +10,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from frontoffice.api.serializers import StrictSerializer
+from frontoffice.api.serializers import (
+    FormReceivedSerializer,
+    PublicFormSerializer,
+    StrictSerializer,
+)
 from inquiries import channels, services
 from inquiries.api.inquiries import StrictNestedSerializer
 from inquiries.models import InboundChannel
@@ -101,34 +105,11 @@ class ChatMessageView(APIView):
 # --- Web form -----------------------------------------------------------------------------------
 
 
-class WebFormSerializer(StrictSerializer):
+class WebFormSerializer(PublicFormSerializer):
     channel_key = _key_field()
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     subject = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     message = serializers.CharField(max_length=20000)
     category = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    # Honeypot: hidden from people by the form's CSS; bots fill it in.
-    website = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-
-    def validate_website(self, value: str) -> str:
-        if value:
-            raise serializers.ValidationError("This field must be left empty.")
-        return value
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        if not attrs["email"].strip() and not attrs["phone"].strip():
-            message = "Give an email address or a phone number."
-            raise serializers.ValidationError({"email": [message], "phone": [message]})
-        return attrs
-
-
-class WebFormResultSerializer(serializers.Serializer):
-    result = serializers.CharField()
-    reference = serializers.CharField()
 
 
 class WebFormView(APIView):
@@ -146,7 +127,7 @@ class WebFormView(APIView):
 
     @extend_schema(
         request=WebFormSerializer,
-        responses={201: WebFormResultSerializer, 400: None, 403: None, 429: None},
+        responses={201: FormReceivedSerializer, 400: None, 403: None, 429: None},
         parameters=[KEY_PARAMETER],
     )
     def post(self, request):

@@ -8,45 +8,22 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from frontoffice.api.serializers import StrictSerializer
+from frontoffice.api.serializers import FormReceivedSerializer, PublicFormSerializer
 from pipeline.capture import lead_capture, lead_form_for_key
 
 FORM_KEY_HEADER = "X-Form-Key"
 
 
-class LeadCaptureSerializer(StrictSerializer):
+class LeadCaptureSerializer(PublicFormSerializer):
     form_key = serializers.CharField(
         max_length=64,
         required=False,
         allow_blank=True,
         help_text=f"The form's key (or the {FORM_KEY_HEADER} header).",
     )
-    email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     title = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     department = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     message = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    # Honeypot: hidden from people by the form's CSS; bots fill it in.
-    website = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-
-    def validate_website(self, value: str) -> str:
-        if value:
-            raise serializers.ValidationError("This field must be left empty.")
-        return value
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        if not attrs["email"].strip() and not attrs["phone"].strip():
-            message = "Give an email address or a phone number."
-            raise serializers.ValidationError({"email": [message], "phone": [message]})
-        return attrs
-
-
-class LeadCaptureResultSerializer(serializers.Serializer):
-    result = serializers.CharField()
-    reference = serializers.CharField()
 
 
 class LeadCaptureView(APIView):
@@ -65,7 +42,7 @@ class LeadCaptureView(APIView):
 
     @extend_schema(
         request=LeadCaptureSerializer,
-        responses={201: LeadCaptureResultSerializer},
+        responses={201: FormReceivedSerializer},
         parameters=[
             OpenApiParameter(FORM_KEY_HEADER, str, OpenApiParameter.HEADER, required=False)
         ],

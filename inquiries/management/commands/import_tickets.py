@@ -5,14 +5,13 @@ See ``inquiries.ticket_imports`` for what each row becomes.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
+from django.core.management.base import BaseCommand, CommandParser
 
 from frontoffice.errors import ApplicationError
+from frontoffice.management.progress import phase_progress, refusal
 from inquiries.ticket_imports import TicketImportResult, tickets_import, tickets_read
 
 
@@ -49,29 +48,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
-        hide_progress = options["no_progress"] or not sys.stderr.isatty()
         try:
             tickets = tickets_read(path=options["csv"])
-            with tqdm(
-                total=len(tickets),
-                desc="importing",
-                unit="ticket",
-                file=sys.stderr,
-                disable=hide_progress,
-            ) as bar:
-
-                def progress(phase: str, done: int, total: int) -> None:
-                    bar.set_description(phase)
-                    bar.total = total
-                    bar.n = done
-                    bar.refresh()
-
+            with phase_progress(
+                unit="ticket", hidden=options["no_progress"], total=len(tickets)
+            ) as progress:
                 result = tickets_import(
                     tickets=tickets, dry_run=options["dry_run"], progress=progress
                 )
         except ApplicationError as exc:
-            details = [message for messages in exc.errors.values() for message in messages]
-            raise CommandError("\n".join([exc.message, *details])) from exc
+            raise refusal(exc) from exc
         self._write_summary(result, seconds=time.perf_counter() - started)
 
     def _write_summary(self, result: TicketImportResult, *, seconds: float) -> None:

@@ -5,14 +5,13 @@ See ``pipeline.deal_imports`` for the files and what each row becomes.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
+from django.core.management.base import BaseCommand, CommandParser
 
 from frontoffice.errors import ApplicationError
+from frontoffice.management.progress import phase_progress, refusal
 from pipeline.deal_imports import MavenImportResult, deals_import_maven, maven_data_read
 
 
@@ -50,25 +49,14 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
         folder: Path = options["folder"]
-        hide_progress = options["no_progress"] or not sys.stderr.isatty()
         try:
             data = maven_data_read(folder=folder)
-            with tqdm(
-                total=None, desc="importing", unit="row", file=sys.stderr, disable=hide_progress
-            ) as bar:
-
-                def progress(phase: str, done: int, total: int) -> None:
-                    bar.set_description(phase)
-                    bar.total = total
-                    bar.n = done
-                    bar.refresh()
-
+            with phase_progress(unit="row", hidden=options["no_progress"]) as progress:
                 result = deals_import_maven(
                     data=data, dry_run=options["dry_run"], progress=progress
                 )
         except ApplicationError as exc:
-            details = [message for messages in exc.errors.values() for message in messages]
-            raise CommandError("\n".join([exc.message, *details])) from exc
+            raise refusal(exc) from exc
         self._write_summary(result, seconds=time.perf_counter() - started)
 
     def _write_summary(self, result: MavenImportResult, *, seconds: float) -> None:

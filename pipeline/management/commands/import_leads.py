@@ -6,13 +6,12 @@ See ``pipeline.imports`` for the file, the column mappings and what is written.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
 from frontoffice.errors import ApplicationError
+from frontoffice.management.progress import phase_progress
 from pipeline.imports import ENCODINGS, MAPPINGS, LeadImportOutcome, leads_import
 from pipeline.models import Campaign, LeadImport
 
@@ -60,17 +59,9 @@ class Command(BaseCommand):
             raise CommandError("--reject-file goes with --partial.")
         reject_path = self._reject_path(path, options)
         campaign = self._campaign(options["campaign"])
-        hide_progress = options["no_progress"] or not sys.stderr.isatty()
-        with tqdm(
-            total=None, desc="reading", unit="row", file=sys.stderr, disable=hide_progress
-        ) as bar:
-
-            def progress(phase: str, done: int, total: int) -> None:
-                bar.set_description(phase)
-                bar.total = total
-                bar.n = done
-                bar.refresh()
-
+        with phase_progress(
+            unit="row", hidden=options["no_progress"], first_phase="reading"
+        ) as progress:
             try:
                 outcome = leads_import(
                     content=path.read_bytes(),
