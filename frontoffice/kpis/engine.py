@@ -5,7 +5,7 @@ queries (aggregates, window functions) over the history tables, the same numbers
 PostgreSQL. Shapes (decimals as strings, rates as floats rounded to 4 places, days and minutes
 rounded to 2; a figure with nothing to measure is null, never a division by zero):
 
-journey (accounts: JourneyTransition, Touchpoint; pipeline: Campaign, won deals)
+journey (accounts: JourneyTransition, Touchpoint incl. orders; pipeline: Campaign)
     {"stages": [{"stage", "contacts" (at the stage at the period's end), "entered" (in it)}],
      "conversions": [{"from", "to", "cohort" (entered `from` in the period), "converted"
                       (reached `to` later, by the period's end), "rate",
@@ -17,7 +17,8 @@ journey (accounts: JourneyTransition, Touchpoint; pipeline: Campaign, won deals)
 touchpoints (accounts: Touchpoint before the first order)
     {"won_customers", "others",
      "before_order": [{"kind", "won_avg", "others_avg", "won_share", "others_share"}],
-     "amount_correlation": {"accounts", "pearson_r"}}
+     "amount_correlation": {"currency" (the one currency whose orders are correlated),
+                            "accounts", "pearson_r"}}
 pipeline (pipeline: Deal, DealStageChange, Activity)
     {"stages": [{"stage", "deals", "amounts": {currency: decimal}}]  (at the period's end),
      "transitions": [{"from", "to", "cohort", "converted", "rate"}],
