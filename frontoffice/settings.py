@@ -211,6 +211,9 @@ SPECTACULAR_SETTINGS = {
         "InboundChannelKindEnum": "inquiries.models.InboundChannel.Kind",
         "QuarantinedEmailStatusEnum": "inquiries.models.QuarantinedEmail.Status",
         "QuarantinedEmailSourceEnum": "inquiries.models.QuarantinedEmail.Source",
+        "KpiRunStatusEnum": "frontoffice.models.KpiRun.Status",
+        "PeriodKindEnum": "frontoffice.models.PeriodKind",
+        "ScopeKindEnum": "frontoffice.models.ScopeKind",
     },
 }
 

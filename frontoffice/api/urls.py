@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.urls import register as register_accounts
+from frontoffice.api.kpis import register as register_kpis
 from inquiries.api.urls import register as register_inquiries
 from inquiries.api.urls import urlpatterns as inquiries_urlpatterns
 from pipeline.api.capture import LeadCaptureView
@@ -14,6 +15,7 @@ router = DefaultRouter()
 register_accounts(router)
 register_pipeline(router)
 register_inquiries(router)
+register_kpis(router)
 
 urlpatterns = [
     # Before the router: `leads/{id}/` would otherwise take "capture" for an id.

@@ -35,7 +35,8 @@ inquiries (inquiries: Inquiry, InquiryStatusChange, Escalation, SlaBreach; accou
      "sla": {"first_response": {"measured", "met", "rate"}, "resolution": {...}},
      "after_order": {"customers", "inquiries", "per_customer"}}
 bottleneck (from the other families and the scope's earlier snapshots)
-    {"process", "transition", "metric", "value", "baseline", "ratio", "trend": [...], "text"}
+    {"process", "transition", "metric", "value", "baseline", "ratio", "trend": [...], "text",
+     "basis" (history or peers), "periods" (how many earlier snapshots), "n"}  (or null)
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ def test_it_schedules_only_registered_tasks():
         "pipeline.tasks.expire_quotes",
         "inquiries.tasks.check_sla_breaches",
         "inquiries.tasks.fetch_mail",
+        "frontoffice.tasks.compute_nightly_kpis",
     }
     assert scheduled <= set(app.tasks)
 
@@ -117,7 +118,7 @@ def test_it_runs_a_task_through_redis_in_a_real_worker(celery_worker_process):
     long_ago = timezone.now() - timedelta(days=400)
     quiet = ContactFactory(stage=JourneyStage.LEAD, stage_changed_at=long_ago)
     busy = ContactFactory(stage=JourneyStage.LEAD)
-    sender = Celery("sender", broker=REDIS_URL, backend=REDIS_URL)
+    sender = Celery("sender", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
     sender.conf.task_serializer = "json"
 
     result = sender.send_task(
