@@ -133,8 +133,7 @@ def chat_message_receive(
             if existing is None:
                 raise
         else:
-            first = inquiry.messages.order_by("created_at", "id").first()
-            return ChatReceived(inquiry=inquiry, message=first, opened=True)
+            return ChatReceived(inquiry=inquiry, message=inquiry.opening_message, opened=True)
     added = _chat_follow_up(existing, body=body, at=sent_at)
     return ChatReceived(inquiry=existing, message=added, opened=False)
 

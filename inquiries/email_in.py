@@ -384,8 +384,7 @@ def _store(parsed: ParsedEmail) -> ReceivedEmail:
         body=body,
         message_fields=fields,
     )
-    message = inquiry.messages.get(email_message_id=parsed.message_id)
-    return ReceivedEmail(outcome=Outcome.OPENED, message=message)
+    return ReceivedEmail(outcome=Outcome.OPENED, message=inquiry.opening_message)
 
 
 def _process(raw: bytes) -> ReceivedEmail:

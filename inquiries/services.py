@@ -95,7 +95,8 @@ def inquiry_open(
 ) -> Inquiry:
     """Open an inquiry from any channel: resolve the customer (found or created), compute the SLA
     due times, route it to a team and agent, write the first status row and, when there is a
-    body, the customer's first message (on their timeline). All or nothing."""
+    body, the customer's first message (on their timeline; also at `inquiry.opening_message`).
+    All or nothing."""
     _choice(channel, InquiryChannel, "channel")
     _choice(priority, InquiryPriority, "priority")
     subject = " ".join((subject or "").split())[:300] or "(no subject)"
@@ -129,8 +130,9 @@ def inquiry_open(
             rule, agent = routing.route(inquiry)
             if rule is not None:
                 _assign(inquiry, assignee=agent, team=rule.team, actor=None, rule=rule, at=at)
+        inquiry.opening_message = None
         if body or message_fields:
-            message_add(
+            inquiry.opening_message = message_add(
                 inquiry=inquiry,
                 direction=MessageDirection.INBOUND,
                 body=body,
@@ -240,24 +242,21 @@ def message_add(
         delivery=delivery,
     )
     full_clean_or_400(message, exclude=["inquiry", "author_user", "author_contact"])
-    with transaction.atomic():
+    # Everything that can refuse is checked above, so the writes below raise only database
+    # errors: no savepoint needed (two round trips fewer per message).
+    with transaction.atomic(savepoint=False):
         message.save()
         if direction != MessageDirection.NOTE:
             _timeline_touchpoint(message)
-            Inquiry.objects.filter(pk=inquiry.pk, last_message_at__lt=at).update(last_message_at=at)
+            # Only ever moves forward; an inquiry opened with this message already says `at`.
+            if inquiry.last_message_at is None or inquiry.last_message_at < at:
+                Inquiry.objects.filter(pk=inquiry.pk, last_message_at__lt=at).update(
+                    last_message_at=at
+                )
+                inquiry.last_message_at = at
         # An out-of-office or a bounce is not the customer writing again.
-        if (
-            direction == MessageDirection.INBOUND
-            and not is_auto_reply
-            and inquiry.status in (InquiryStatus.PENDING, InquiryStatus.RESOLVED)
-        ):
-            inquiry_move(
-                inquiry=inquiry,
-                to_status=InquiryStatus.OPEN,
-                system=True,
-                note="the customer wrote again",
-                at=at,
-            )
+        if direction == MessageDirection.INBOUND and not is_auto_reply:
+            _reopen(inquiry, at=at)
         if direction == MessageDirection.OUTBOUND:
             if inquiry.first_responded_at is None:
                 Inquiry.objects.filter(pk=inquiry.pk, first_responded_at__isnull=True).update(
@@ -265,10 +264,24 @@ def message_add(
                 )
                 inquiry.first_responded_at = at
             if inquiry.status == InquiryStatus.NEW:
-                inquiry_move(
-                    inquiry=inquiry, to_status=InquiryStatus.OPEN, actor=author_user, at=at
+                _apply_move(
+                    inquiry, to_status=InquiryStatus.OPEN, actor=author_user, note="", at=at
                 )
     return message
+
+
+def _reopen(inquiry: Inquiry, *, at: datetime) -> None:
+    """A pending or resolved inquiry goes back to open; read again once if someone moved it
+    meanwhile (the customer's message still reopens what is now pending or resolved)."""
+    reopenable = (InquiryStatus.PENDING, InquiryStatus.RESOLVED)
+    for attempt in range(2):
+        if attempt:
+            inquiry.refresh_from_db(fields=["status", "status_changed_at", "resolved_at"])
+        if inquiry.status not in reopenable:
+            return
+        note = "the customer wrote again"
+        if _apply_move(inquiry, to_status=InquiryStatus.OPEN, actor=None, note=note, at=at):
+            return
 
 
 def inquiry_move(
@@ -297,7 +310,24 @@ def inquiry_move(
     if len(note) > NOTE_MAX_LENGTH:
         message = f"At most {NOTE_MAX_LENGTH} characters."
         raise ApplicationError("The note is too long.", errors={"note": [message]})
-    at = at or timezone.now()
+    with transaction.atomic():
+        change = _apply_move(
+            inquiry, to_status=to_status, actor=actor, note=note, at=at or timezone.now()
+        )
+    if change is None:
+        raise ConflictError(
+            "The inquiry was changed by someone else; reload and try again.",
+            errors={"to_status": ["The status changed meanwhile."]},
+        )
+    return change
+
+
+def _apply_move(
+    inquiry: Inquiry, *, to_status: str, actor, note: str, at: datetime
+) -> InquiryStatusChange | None:
+    """The compare-and-set from the status the caller saw, and its history row; None (nothing
+    written) when the status changed meanwhile. Runs inside the caller's transaction."""
+    from_status = inquiry.status
     fields: dict[str, Any] = {"status": to_status, "status_changed_at": at}
     if to_status == InquiryStatus.RESOLVED:
         fields["resolved_at"] = at
@@ -305,25 +335,21 @@ def inquiry_move(
         fields["closed_at"] = at
     elif from_status == InquiryStatus.RESOLVED:
         fields["resolved_at"] = None  # reopened: the resolution time starts over
-    with transaction.atomic():
-        changed = Inquiry.objects.filter(pk=inquiry.pk, status=from_status).update(
-            **fields, updated_at=timezone.now()
-        )
-        if changed != 1:
-            raise ConflictError(
-                "The inquiry was changed by someone else; reload and try again.",
-                errors={"to_status": ["The status changed meanwhile."]},
-            )
-        for name, value in fields.items():
-            setattr(inquiry, name, value)
-        return InquiryStatusChange.objects.create(
-            inquiry=inquiry,
-            from_status=from_status,
-            to_status=to_status,
-            actor=actor,
-            note=note,
-            created_at=at,
-        )
+    changed = Inquiry.objects.filter(pk=inquiry.pk, status=from_status).update(
+        **fields, updated_at=timezone.now()
+    )
+    if changed != 1:
+        return None
+    for name, value in fields.items():
+        setattr(inquiry, name, value)
+    return InquiryStatusChange.objects.create(
+        inquiry=inquiry,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        note=note,
+        created_at=at,
+    )
 
 
 _UNSET: Any = object()

@@ -236,6 +236,38 @@ def test_it_reopens_on_a_customer_message(status):
     assert (row.actor, row.note) == (None, "the customer wrote again")
 
 
+def test_it_reopens_what_the_status_became_meanwhile_when_the_customer_writes():
+    agent = user_with_role(roles.SUPPORT_AGENT)
+    inquiry = _at(_open(), "pending", agent)
+    stale = Inquiry.objects.get(pk=inquiry.pk)
+    services.inquiry_move(inquiry=inquiry, to_status="resolved", actor=agent)
+    before = _history(inquiry)
+
+    services.message_add(
+        inquiry=stale, direction="inbound", body="Any news?", author_contact=inquiry.contact
+    )
+
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.resolved_at) == ("open", None)
+    assert _history(inquiry) == [*before, ("resolved", "open")]
+    assert inquiry.messages.filter(body="Any news?").count() == 1
+
+
+def test_it_keeps_the_status_when_the_inquiry_was_reopened_meanwhile():
+    agent = user_with_role(roles.SUPPORT_AGENT)
+    inquiry = _at(_open(), "pending", agent)
+    stale = Inquiry.objects.get(pk=inquiry.pk)
+    services.inquiry_move(inquiry=inquiry, to_status="open", actor=agent)
+    before = _history(inquiry)
+
+    services.message_add(
+        inquiry=stale, direction="inbound", body="Any news?", author_contact=inquiry.contact
+    )
+
+    assert Inquiry.objects.get(pk=inquiry.pk).status == "open"
+    assert _history(inquiry) == before
+
+
 def test_it_refuses_messages_on_a_closed_inquiry():
     agent = user_with_role(roles.SUPPORT_AGENT)
     inquiry = _at(_open(), "closed", agent)
