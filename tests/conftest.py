@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -18,6 +19,9 @@ def _plain_http(settings):
 def _empty_cache():
     # Throttling counts live in the cache; every test starts with a fresh allowance.
     cache.clear()
+    # Content types are cached per process; a transactional test's flush recreates them with
+    # new ids, so a cached one would point at a row that no longer exists.
+    ContentType.objects.clear_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -87,7 +87,9 @@ def fingerprint() -> tuple[list, ...]:
         ),
         list(Quote.objects.order_by("number").values_list("number", "status", "total", "sent_at")),
         list(
-            DailyReport.objects.order_by("rep__username", "day").values_list(
+            DailyReport.objects.order_by(
+                "rep__username", "day", "activities__occurred_at", "activities__kind"
+            ).values_list(
                 "rep__username", "day", "status", "manager_comment", "activities__kind",
             )
         ),
