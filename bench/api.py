@@ -1,12 +1,13 @@
-"""Benchmark of the foundation's hot paths on a seeded database; prints its figures.
+"""Benchmark of the API's hot paths on a seeded database; prints its figures.
 
     .venv/bin/python bench/api.py                        # SQLite scratch file
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/frontoffice_bench .venv/bin/python bench/api.py
     .venv/bin/python bench/api.py --contacts 20000 --repeat 200
 
 It seeds its own scratch database with `seed_demo --reset` (never point it at real data), then
-times API reads (contact list, timeline) through Django's test client with token auth, and the
-identity-resolution and journey services. Figures are per call: median and 95th percentile.
+times API reads (contacts, timeline, deals and the pipeline board, quotes, daily reports) through
+Django's test client with token auth as a rep and as a manager, and the identity-resolution,
+journey and deal-move services. Figures are per call: median and 95th percentile.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def main() -> None:
 
     from accounts import services
     from accounts.models import Contact, JourneyStage, Touchpoint
+    from pipeline import deals
+    from pipeline.models import Deal, Quote
 
     print(f"database: {connection.vendor}  contacts: {args.contacts}  repeat: {args.repeat}")
     call_command("migrate", verbosity=0)
@@ -80,7 +83,7 @@ def main() -> None:
         Contact.objects.annotate(n=django.db.models.Count("touchpoints")).order_by("-n").first()
     )
 
-    def timed_get(url: str) -> tuple[list[float], int]:
+    def timed_get(url: str, client=client) -> tuple[list[float], int]:
         samples = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
@@ -105,6 +108,27 @@ def main() -> None:
         samples, queries = timed_get(url)
         _report(label, samples, queries)
 
+    manager = APIClient(SERVER_NAME="localhost")
+    manager_user = get_user_model().objects.get(username="manager1")
+    manager.credentials(
+        HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=manager_user)[0].key}"
+    )
+    print(f"deals: {Deal.objects.count()}  quotes: {Quote.objects.count()}")
+    for label, url, as_client in (
+        ("GET /deals/ as rep (page of 50)", "/api/v1/deals/", client),
+        ("GET /deals/ as manager (team, page of 50)", "/api/v1/deals/", manager),
+        (
+            "GET /deals/?stage=quote&amount_min=1000000",
+            "/api/v1/deals/?stage=quote&amount_min=1000000",
+            manager,
+        ),
+        ("GET /deals/summary/ as manager (board)", "/api/v1/deals/summary/", manager),
+        ("GET /quotes/ as manager", "/api/v1/quotes/", manager),
+        ("GET /daily-reports/ as manager", "/api/v1/daily-reports/", manager),
+    ):
+        samples, queries = timed_get(url, client=as_client)
+        _report(label, samples, queries)
+
     samples = []
     for i in range(args.repeat):
         t0 = time.perf_counter()
@@ -127,6 +151,15 @@ def main() -> None:
         services.journey_move(contact=contact, to_stage=JourneyStage.LEAD, cause="bench")
         samples.append(time.perf_counter() - t0)
     _report("journey_move (awareness -> lead)", samples)
+
+    samples = []
+    for deal in Deal.objects.filter(stage="list").select_related("contact", "account")[
+        : args.repeat
+    ]:
+        t0 = time.perf_counter()
+        deals.deal_move(deal=deal, to_stage="proposal", actor=user)
+        samples.append(time.perf_counter() - t0)
+    _report("deal_move (list -> proposal)", samples)
 
 
 if __name__ == "__main__":
