@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/v1/", include("frontoffice.api.urls")),
     path("pipeline/", include("pipeline.urls")),
+    path("dashboard/", include("frontoffice.dashboard.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
