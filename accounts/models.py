@@ -355,6 +355,12 @@ class Touchpoint(models.Model):
             models.Index(fields=["-occurred_at", "-id"], name="touchpoint_time_idx"),
             models.Index(fields=["kind", "occurred_at"], name="touchpoint_kind_time_idx"),
             models.Index(fields=["source_type", "source_id"], name="touchpoint_source_idx"),
+            # Each contact's first / latest campaign touch (KPI attribution, frontoffice.kpis).
+            models.Index(
+                fields=["contact", "occurred_at", "id"],
+                condition=Q(campaign__isnull=False) & ~Q(kind="order"),
+                name="touchpoint_campaign_touch_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -180,6 +180,9 @@ class Inquiry(models.Model):
             models.Index(fields=["status", "first_response_due_at"], name="inquiry_frt_due_idx"),
             models.Index(fields=["status", "resolution_due_at"], name="inquiry_res_due_idx"),
             models.Index(fields=["channel", "created_at"], name="inquiry_channel_idx"),
+            # Response and resolution times of a period (frontoffice.kpis.inquiries).
+            models.Index(fields=["first_responded_at"], name="inquiry_first_responded_idx"),
+            models.Index(fields=["resolved_at"], name="inquiry_resolved_idx"),
         ]
 
     def __str__(self) -> str:
