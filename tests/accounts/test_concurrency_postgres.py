@@ -6,24 +6,19 @@ Real threads, each with its own database connection, against committed data
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from accounts.models import Account, Contact, JourneyTransition
 from accounts.services import contact_create, contact_resolve, journey_advance, journey_move
 from frontoffice.errors import ConflictError
+from tests.concurrency import POSTGRES_ONLY, all_at_once
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL (set DATABASE_URL=postgres://…): SQLite serialises writers",
-    ),
+    POSTGRES_ONLY,
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -31,24 +26,7 @@ THREADS = 10
 
 
 def _all_at_once(prepare: Callable[[], Any], act: Callable[[Any], Any]) -> list[Any]:
-    """Run `act(prepare())` in THREADS threads, released together once all have prepared.
-    Returns each thread's result or the ConflictError it raised; other errors fail the test."""
-    barrier = threading.Barrier(THREADS)
-
-    def run() -> Any:
-        try:
-            prepared = prepare()
-            barrier.wait(timeout=30)
-            try:
-                return act(prepared)
-            except ConflictError as exc:
-                return exc
-        finally:
-            connection.close()  # each thread opened its own connection
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        futures = [pool.submit(run) for _ in range(THREADS)]
-        return [future.result(timeout=60) for future in futures]
+    return all_at_once(lambda _i, mine: act(mine), prepare=lambda _i: prepare(), threads=THREADS)
 
 
 def test_it_lets_exactly_one_of_many_simultaneous_moves_through():

@@ -4,26 +4,21 @@ once. SQLite serialises writers, so there is no race to show there."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from accounts import roles
 from frontoffice.errors import ConflictError
 from inquiries import channels, services
 from inquiries.models import InboundChannel, Inquiry, InquiryAssignment, Message
+from tests.concurrency import POSTGRES_ONLY, all_at_once
 from tests.factories import ContactFactory, TeamFactory, user_with_role
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL (set DATABASE_URL=postgres://…): SQLite serialises writers",
-    ),
+    POSTGRES_ONLY,
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -31,24 +26,7 @@ THREADS = 8
 
 
 def _all_at_once(prepare: Callable[[int], Any], act: Callable[[int, Any], Any]) -> list[Any]:
-    """Run `act(n, prepare(n))` in THREADS threads released together. Returns each result or
-    the ConflictError raised; other errors fail the test."""
-    barrier = threading.Barrier(THREADS)
-
-    def run(n: int) -> Any:
-        try:
-            prepared = prepare(n)
-            barrier.wait(timeout=30)
-            try:
-                return act(n, prepared)
-            except ConflictError as exc:
-                return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        futures = [pool.submit(run, n) for n in range(THREADS)]
-        return [future.result(timeout=60) for future in futures]
+    return all_at_once(act, prepare=prepare, threads=THREADS)
 
 
 def test_it_gives_an_inquiry_to_exactly_one_of_many_agents_taking_it(role_groups):

@@ -9,14 +9,11 @@ lost, none doubled. SQLite serialises writers, so there is no race to show there
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts import roles
@@ -24,14 +21,12 @@ from accounts.models import Account, Contact, JourneyTransition, Touchpoint
 from frontoffice.errors import ConflictError
 from pipeline.deals import deal_create, deal_move, deal_update
 from pipeline.models import Deal, DealStageChange
+from tests.concurrency import POSTGRES_ONLY, all_at_once
 from tests.factories import AccountFactory, ContactFactory, TeamFactory, user_with_role
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL (set DATABASE_URL=postgres://…): SQLite serialises writers",
-    ),
+    POSTGRES_ONLY,
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -41,24 +36,7 @@ THREADS = 8
 def _all_at_once(
     prepare: Callable[[int], Any], act: Callable[[int, Any], Any], threads: int = THREADS
 ) -> list[Any]:
-    """Run `act(i, prepare(i))` in `threads` threads released together once all have prepared.
-    Returns each thread's result or the ConflictError it raised; other errors fail the test."""
-    barrier = threading.Barrier(threads)
-
-    def run(index: int) -> Any:
-        try:
-            prepared = prepare(index)
-            barrier.wait(timeout=30)
-            try:
-                return act(index, prepared)
-            except ConflictError as exc:
-                return exc
-        finally:
-            connection.close()  # each thread opened its own connection
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [pool.submit(run, index) for index in range(threads)]
-        return [future.result(timeout=60) for future in futures]
+    return all_at_once(act, prepare=prepare, threads=threads)
 
 
 def _history(deal: Deal) -> list[tuple[str, str]]:

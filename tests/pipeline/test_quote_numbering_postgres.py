@@ -8,28 +8,23 @@ Real threads, each with its own database connection, against committed data
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
 
 from accounts.models import Touchpoint
 from frontoffice.errors import ConflictError
 from pipeline.models import Deal, DealStageChange, Quote, QuoteNumberSequence, QuoteStatusChange
 from pipeline.quotes import quote_accept, quote_create, quote_send
+from tests.concurrency import POSTGRES_ONLY, all_at_once
 from tests.factories import DealFactory, ProductFactory, UserFactory
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL (set DATABASE_URL=postgres://…): SQLite serialises writers",
-    ),
+    POSTGRES_ONLY,
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -39,23 +34,7 @@ AT = dt.datetime(2026, 6, 1, 10, 0, tzinfo=TOKYO)
 
 
 def _all_at_once(act: Callable[[int], Any], threads: int = THREADS) -> list[Any]:
-    """Run `act(index)` in `threads` threads released together. Returns each thread's result or
-    the ConflictError it raised; any other error fails the test."""
-    barrier = threading.Barrier(threads)
-
-    def run(index: int) -> Any:
-        try:
-            barrier.wait(timeout=30)
-            try:
-                return act(index)
-            except ConflictError as exc:
-                return exc
-        finally:
-            connection.close()  # each thread opened its own connection
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [pool.submit(run, index) for index in range(threads)]
-        return [future.result(timeout=120) for future in futures]
+    return all_at_once(lambda index, _none: act(index), threads=threads, timeout=120)
 
 
 @pytest.fixture
