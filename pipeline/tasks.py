@@ -3,29 +3,10 @@ recomputes the same scores, writes no second change row and hands out no second 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from celery import shared_task
-from django.db import OperationalError
-from django.utils import timezone
 
-from pipeline import scoring, screening
-
-# Retried: a locked SQLite file, a dropped connection or a deadlock. Anything else
-# (a bug, bad data) would fail the same way again.
-TASK_OPTIONS = {
-    "acks_late": True,
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": True,
-    "max_retries": 3,
-}
-
-
-def _now(now: str | None) -> datetime:
-    at = datetime.fromisoformat(now) if now else timezone.now()
-    if timezone.is_naive(at):
-        raise ValueError(f"`now` needs a time zone offset, got {now!r}")
-    return at
+from frontoffice.background import TASK_OPTIONS, task_moment
+from pipeline import quotes, reports, scoring, screening, stalls
 
 
 def _summary(scored: scoring.ScoringResult, screened: screening.ScreeningResult) -> dict:
@@ -50,7 +31,7 @@ def rescore_contacts(contact_ids: list[int]) -> dict[str, int]:
 def rescore_all(now: str | None = None) -> dict[str, int]:
     """Rescore every scored contact as of `now` (ISO 8601; default: the current time) and
     screen them all: nightly for the decay, and after a rule or the threshold changes."""
-    scored = scoring.score_contacts(now=_now(now), cause="rescore all")
+    scored = scoring.score_contacts(now=task_moment(now), cause="rescore all")
     return _summary(scored, screening.screen_contacts())
 
 
@@ -62,31 +43,23 @@ def rescore_all(now: str | None = None) -> dict[str, int]:
 def detect_stalled_deals(now: str | None = None) -> dict[str, int]:
     """Flag open deals that stalled and unflag those that moved or came alive again; the owner
     and the team's manager are notified once per stall."""
-    from pipeline import stalls
-
-    return stalls.detect_stalled_deals(now=_now(now))
+    return stalls.detect_stalled_deals(now=task_moment(now))
 
 
 @shared_task(**TASK_OPTIONS, time_limit=5 * 60, soft_time_limit=4 * 60)
 def remind_daily_reports(now: str | None = None) -> dict[str, int]:
     """On working days after the due time, remind reps whose report is not submitted (once)."""
-    from pipeline import reports
-
-    return reports.remind_unsubmitted_reports(now=_now(now))
+    return reports.remind_unsubmitted_reports(now=task_moment(now))
 
 
 @shared_task(**TASK_OPTIONS, time_limit=5 * 60, soft_time_limit=4 * 60)
 def send_daily_summaries(now: str | None = None) -> dict[str, int]:
     """On working days after the summary time, send each sales team's manager the day's
     summary (activities per rep, deals advanced), once."""
-    from pipeline import reports
-
-    return reports.send_daily_summaries(now=_now(now))
+    return reports.send_daily_summaries(now=task_moment(now))
 
 
 @shared_task(**TASK_OPTIONS, time_limit=5 * 60, soft_time_limit=4 * 60)
 def expire_quotes(now: str | None = None) -> dict[str, int]:
     """Sent quotes past their validity become expired (with a history row)."""
-    from pipeline import quotes
-
-    return quotes.expire_quotes(now=_now(now))
+    return quotes.expire_quotes(now=task_moment(now))
