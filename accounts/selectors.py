@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account, Contact, JourneyTransition, Team, Touchpoint
@@ -65,3 +65,8 @@ def staff_list() -> QuerySet:
         .prefetch_related("groups", Prefetch("teams", queryset=Team.objects.only("id", "name")))
         .order_by("username")
     )
+
+
+def team_ids_of(user) -> QuerySet:
+    """The ids of the teams `user` belongs to or supervises (a subquery for scoping rows)."""
+    return Team.objects.filter(Q(supervisor=user) | Q(members=user)).values("pk")

@@ -13,13 +13,9 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import Team
+from accounts.selectors import team_ids_of
 from inquiries.models import Escalation, Inquiry
 from pipeline.models import Deal
-
-
-def _team_ids(user) -> QuerySet:
-    return Team.objects.filter(Q(supervisor=user) | Q(members=user)).values("pk")
 
 
 def _scope(user) -> Q | None:
@@ -27,7 +23,7 @@ def _scope(user) -> Q | None:
         return None
     scope = Q(assignee=user) | Q(source_rep=user)
     if user.has_perm("inquiries.view_team_inquiries"):
-        teams = _team_ids(user)
+        teams = team_ids_of(user)
         addressed = Escalation.objects.filter(Q(owner=user) | Q(to_team__in=teams))
         scope |= Q(team__in=teams) | Q(pk__in=addressed.values("inquiry"))
         # Not routed to any team and nobody has it: the shared queue every agent can take from.

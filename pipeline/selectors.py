@@ -13,16 +13,13 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from accounts.models import Team, Touchpoint
+from accounts.models import Touchpoint
+from accounts.selectors import team_ids_of
 from pipeline.models import DailyReport, Deal, Quote
 
 
-def _team_ids(user) -> QuerySet:
-    return Team.objects.filter(Q(supervisor=user) | Q(members=user)).values("pk")
-
-
 def _team_member_ids(user) -> QuerySet:
-    return get_user_model().objects.filter(teams__in=_team_ids(user)).values("pk")
+    return get_user_model().objects.filter(teams__in=team_ids_of(user)).values("pk")
 
 
 def _deal_scope(user, *, for_edit: bool) -> Q | None:
@@ -35,7 +32,7 @@ def _deal_scope(user, *, for_edit: bool) -> Q | None:
         return None
     scope = Q(owner=user)
     if user.has_perm("pipeline.view_team_deals"):
-        scope |= Q(team__in=_team_ids(user)) | Q(owner__in=_team_member_ids(user))
+        scope |= Q(team__in=team_ids_of(user)) | Q(owner__in=_team_member_ids(user))
     if not for_edit and user.has_perm("pipeline.view_served_customer_deals"):
         handled = Touchpoint.objects.filter(actor=user)
         scope |= (
