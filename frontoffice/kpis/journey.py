@@ -83,12 +83,19 @@ CAMPAIGNS = Campaign._meta.db_table
 
 
 def compute(period: Period, scope: Scope) -> dict:
-    return {
-        "stages": stages(period, scope),
-        "conversions": conversions(period, scope),
-        "times": times(period, scope),
-        "campaigns": campaigns(period, scope),
-    }
+    return {**flow(period, scope), "campaigns": campaigns(period, scope)}
+
+
+def stages(period: Period, scope: Scope) -> list[dict]:
+    return flow(period, scope)["stages"]
+
+
+def conversions(period: Period, scope: Scope) -> list[dict]:
+    return flow(period, scope)["conversions"]
+
+
+def times(period: Period, scope: Scope) -> list[dict]:
+    return flow(period, scope)["times"]
 
 
 def _funnel_rank(column: str) -> str:
@@ -96,83 +103,148 @@ def _funnel_rank(column: str) -> str:
     return f"CASE {column} {whens} ELSE 0 END"
 
 
-def _moves(period: Period, scope: Scope) -> tuple[str, list]:
-    """The scope's transitions before the period's end, with their funnel rank."""
+def _rank(stage: str) -> int:
+    return FUNNEL.index(stage) + 1
+
+
+SOURCES = sorted({source for source, _target in PAIRS}, key=FUNNEL.index)
+TARGETS = sorted({target for _source, target in PAIRS}, key=FUNNEL.index)
+
+
+def _per_contact() -> str:
+    """SQL of one row per contact in ``moves`` with everything the three figures need.
+
+    One sort of the contact's transitions serves all of it: ``next_<rank>`` is, at each
+    transition, the first time at or after it (same-time transitions included) that the contact
+    reached that funnel rank. It never decreases along the contact's transitions, so its minimum
+    over the contact's entries into a stage during the period is its value at the first such
+    entry: the conversion of that entry.
+    """
+    reach = ", ".join(
+        f"MIN(CASE WHEN stage_rank >= {_rank(target)} THEN created_at END) OVER following "
+        f"AS next_{_rank(target)}"
+        for target in TARGETS
+    )
+    in_period = "in_period = 1"
+    columns = [
+        "MAX(CASE WHEN is_latest = 1 THEN to_stage END) AS latest_stage",
+        *(
+            f"MIN(CASE WHEN to_stage = '{stage}' AND {in_period} THEN created_at END) "
+            f"AS entry_{stage}"
+            for stage in JOURNEY_STAGE_VALUES
+        ),
+        *(
+            f"MIN(CASE WHEN to_stage = '{source}' AND {in_period} THEN next_{_rank(target)} END) "
+            f"AS converted_{index}"
+            for index, (source, target) in enumerate(PAIRS)
+        ),
+        *(
+            f"MIN(CASE WHEN to_stage = '{stage}' THEN created_at END) AS first_{stage}"
+            for stage in SOURCES
+        ),
+        *(
+            f"MIN(CASE WHEN stage_rank >= {_rank(stage)} THEN created_at END) AS reached_{stage}"
+            for stage in TARGETS
+        ),
+    ]
+    return (
+        f"SELECT contact_id, {', '.join(columns)} FROM ("
+        "SELECT contact_id, to_stage, created_at, stage_rank, "
+        "CASE WHEN created_at >= %s THEN 1 ELSE 0 END AS in_period, "
+        "CASE WHEN LEAD(id) OVER (PARTITION BY contact_id ORDER BY created_at, id) IS NULL "
+        f"THEN 1 ELSE 0 END AS is_latest, {reach} FROM moves "
+        "WINDOW following AS (PARTITION BY contact_id ORDER BY created_at "
+        "RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)"
+        ") marked GROUP BY contact_id"
+    )
+
+
+def _union(branches: list[dict[str, str]]) -> str:
+    """UNION ALL of SELECTs that each fill some columns; the rest are typed NULLs (PostgreSQL
+    types a bare NULL in the first branch as text)."""
+    columns = list(dict.fromkeys(name for branch in branches for name in branch if name != "from"))
+
+    def typed_null(name: str) -> str:
+        kind = {"section": "VARCHAR(20)", "stage": "VARCHAR(20)"}.get(name)
+        if kind is None:
+            kind = "DOUBLE PRECISION" if name in ("p50", "p90") else "BIGINT"
+        return f"CAST(NULL AS {kind})"
+
+    return " UNION ALL ".join(
+        "SELECT "
+        + ", ".join(f"{branch.get(name) or typed_null(name)} AS {name}" for name in columns)
+        + f" {branch['from']}"
+        for branch in branches
+    )
+
+
+def flow(period: Period, scope: Scope) -> dict[str, list[dict]]:
+    """``stages``, ``conversions`` and ``times`` (see the module) from one read of the scope's
+    transitions: one statement, the per-contact summary computed once and counted three ways."""
     condition, params = contact_scope(scope, "contact_id", end=period.end_at)
-    sql = (
+    start = db_datetime(period.start_at)
+    moves = (
         f"SELECT id, contact_id, to_stage, created_at, {_funnel_rank('to_stage')} AS stage_rank "
         f"FROM {TRANSITIONS} WHERE created_at < %s AND {condition}"
     )
-    return sql, [db_datetime(period.end_at), *params]
-
-
-def stages(period: Period, scope: Scope) -> list[dict]:
-    moves, params = _moves(period, scope)
-    rows = fetch(
-        f"WITH moves AS ({moves}) "
-        "SELECT stage, SUM(at_end) AS contacts, SUM(entered) AS entered FROM ("
-        "SELECT to_stage AS stage, 1 AS at_end, 0 AS entered FROM ("
-        "SELECT to_stage, ROW_NUMBER() OVER "
-        "(PARTITION BY contact_id ORDER BY created_at DESC, id DESC) AS latest FROM moves"
-        ") last_moves WHERE latest = 1 "
-        "UNION ALL "
-        "SELECT to_stage, 0, COUNT(DISTINCT contact_id) FROM moves WHERE created_at >= %s "
-        "GROUP BY to_stage"
-        ") counted GROUP BY stage",
-        [*params, db_datetime(period.start_at)],
-    )
-    by_stage = {row["stage"]: row for row in rows}
-    return [
-        {
-            "stage": stage,
-            "contacts": int(by_stage.get(stage, {}).get("contacts") or 0),
-            "entered": int(by_stage.get(stage, {}).get("entered") or 0),
-        }
-        for stage in JOURNEY_STAGE_VALUES
-    ]
-
-
-def _pairs_values() -> str:
-    return ", ".join(
-        f"({index}, '{source}', {FUNNEL.index(target) + 1})"
+    totals = {"from": "FROM per_contact", "section": "'totals'"}
+    for stage in JOURNEY_STAGE_VALUES:
+        totals[f"entered_{stage}"] = f"COUNT(entry_{stage})"
+    for index, (source, _target) in enumerate(PAIRS):
+        totals[f"cohort_{index}"] = f"COUNT(entry_{source})"
+        totals[f"converted_{index}"] = f"COUNT(converted_{index})"
+        elapsed = milliseconds_between(f"converted_{index}", f"entry_{source}")
+        for limit in WITHIN_DAYS:
+            totals[f"within_{limit}_{index}"] = (
+                f"SUM(CASE WHEN converted_{index} IS NOT NULL "
+                f"AND {elapsed} <= {limit * MS_PER_DAY} THEN 1 ELSE 0 END)"
+            )
+    spans = " UNION ALL ".join(
+        f"SELECT {index} AS pair_index, "
+        f"{milliseconds_between(f'reached_{target}', f'first_{source}')} AS value "
+        f"FROM per_contact WHERE reached_{target} >= %s AND first_{source} <= reached_{target}"
         for index, (source, target) in enumerate(PAIRS)
     )
-
-
-def conversions(period: Period, scope: Scope) -> list[dict]:
-    moves, params = _moves(period, scope)
-    elapsed = milliseconds_between("reached_at", "entered_at")
-    within = ", ".join(
-        f"SUM(CASE WHEN reached_at IS NOT NULL AND {elapsed} <= {limit * MS_PER_DAY} "
-        f"THEN 1 ELSE 0 END) AS within_{limit}"
-        for limit in WITHIN_DAYS
-    )
+    branches = [
+        {
+            "from": "FROM per_contact GROUP BY latest_stage",
+            "section": "'at_end'",
+            "stage": "latest_stage",
+            "contacts": "COUNT(*)",
+        },
+        totals,
+        {
+            "from": f"FROM ({percentiles(spans, keys=['pair_index'])}) spans",
+            "section": "'times'",
+            "pair_index": "pair_index",
+            "n": "n",
+            "p50": "p50",
+            "p90": "p90",
+        },
+    ]
     rows = fetch(
-        f"WITH moves AS ({moves}), "
-        f"pairs (pair_index, from_stage, to_rank) AS (VALUES {_pairs_values()}), "
-        "entries AS (SELECT contact_id, to_stage AS stage, MIN(created_at) AS entered_at "
-        "FROM moves WHERE created_at >= %s GROUP BY contact_id, to_stage), "
-        "reached AS (SELECT pairs.pair_index, entries.contact_id, entries.entered_at, "
-        "MIN(later.created_at) AS reached_at FROM pairs "
-        "JOIN entries ON entries.stage = pairs.from_stage "
-        "LEFT JOIN moves later ON later.contact_id = entries.contact_id "
-        "AND later.stage_rank >= pairs.to_rank AND later.created_at >= entries.entered_at "
-        "GROUP BY pairs.pair_index, entries.contact_id, entries.entered_at) "
-        f"SELECT pair_index, COUNT(*) AS cohort, COUNT(reached_at) AS converted, {within} "
-        "FROM reached GROUP BY pair_index",
-        [*params, db_datetime(period.start_at)],
+        f"WITH moves AS ({moves}), per_contact AS ({_per_contact()}) " + _union(branches),
+        [db_datetime(period.end_at), *params, start, *([start] * len(PAIRS))],
     )
-    by_pair = {row["pair_index"]: row for row in rows}
-    result = []
+    return _flow_figures(rows)
+
+
+def _flow_figures(rows: list[dict]) -> dict[str, list[dict]]:
+    at_end = {row["stage"]: int(row["contacts"]) for row in rows if row["section"] == "at_end"}
+    totals = next(row for row in rows if row["section"] == "totals")
+    spans = {row["pair_index"]: row for row in rows if row["section"] == "times"}
+
+    def count(name: str) -> int:
+        return int(totals[name] or 0)  # a SUM over no contacts is NULL
+
+    conversions = []
     for index, (source, target) in enumerate(PAIRS):
-        row = by_pair.get(index, {})
-        cohort = int(row.get("cohort") or 0)
-        converted = int(row.get("converted") or 0)
+        cohort, converted = count(f"cohort_{index}"), count(f"converted_{index}")
         within = {}
         for limit in WITHIN_DAYS:
-            count = int(row.get(f"within_{limit}") or 0)
-            within[str(limit)] = {"converted": count, "rate": rate(count, cohort)}
-        result.append(
+            reached = count(f"within_{limit}_{index}")
+            within[str(limit)] = {"converted": reached, "rate": rate(reached, cohort)}
+        conversions.append(
             {
                 "from": source,
                 "to": target,
@@ -182,54 +254,30 @@ def conversions(period: Period, scope: Scope) -> list[dict]:
                 "within": within,
             }
         )
-    return result
-
-
-def times(period: Period, scope: Scope) -> list[dict]:
-    moves, params = _moves(period, scope)
-    sources = sorted({source for source, _target in PAIRS}, key=FUNNEL.index)
-    targets = sorted({target for _source, target in PAIRS}, key=FUNNEL.index)
-    firsts = ", ".join(
-        [
-            *(
-                f"MIN(CASE WHEN to_stage = '{stage}' THEN created_at END) AS entered_{stage}"
-                for stage in sources
-            ),
-            *(
-                f"MIN(CASE WHEN stage_rank >= {FUNNEL.index(stage) + 1} THEN created_at END) "
-                f"AS reached_{stage}"
-                for stage in targets
-            ),
-        ]
-    )
-    spans = " UNION ALL ".join(
-        f"SELECT {index} AS pair_index, "
-        f"{milliseconds_between(f'reached_{target}', f'entered_{source}')} AS value "
-        f"FROM firsts WHERE reached_{target} >= %s AND entered_{source} <= reached_{target}"
-        for index, (source, target) in enumerate(PAIRS)
-    )
-    start = db_datetime(period.start_at)
-    rows = fetch(
-        f"WITH moves AS ({moves}), "
-        f"firsts AS (SELECT contact_id, {firsts} FROM moves GROUP BY contact_id), "
-        f"spans AS ({spans}) "
-        + percentiles("SELECT pair_index, value FROM spans", keys=["pair_index"]),
-        [*params, *([start] * len(PAIRS))],
-    )
-    by_pair = {row["pair_index"]: row for row in rows}
-    result = []
+    times = []
     for index, (source, target) in enumerate(PAIRS):
-        row = by_pair.get(index, {})
-        result.append(
+        span = spans.get(index, {})
+        times.append(
             {
                 "from": source,
                 "to": target,
-                "n": int(row.get("n") or 0),
-                "median_days": days(row.get("p50")),
-                "p90_days": days(row.get("p90")),
+                "n": int(span.get("n") or 0),
+                "median_days": days(span.get("p50")),
+                "p90_days": days(span.get("p90")),
             }
         )
-    return result
+    return {
+        "stages": [
+            {
+                "stage": stage,
+                "contacts": at_end.get(stage, 0),
+                "entered": count(f"entered_{stage}"),
+            }
+            for stage in JOURNEY_STAGE_VALUES
+        ],
+        "conversions": conversions,
+        "times": times,
+    }
 
 
 def _campaign_touch(order: str, *, last: bool) -> str:
