@@ -11,7 +11,8 @@ and ``Campaign``. The period is [start, end); "by the period's end" means before
 * **conversions** (cohorts) for the pairs awareness→lead, lead→prospect, prospect→customer,
   customer→promoter, lead→customer and awareness→customer: ``cohort`` = contacts who entered
   ``from`` during the period (their first such entry in the period is the start);
-  ``converted`` = those who reached ``to`` at or after that entry and before the period's end;
+  ``converted`` = those who reached ``to`` after that entry (in the history's order: time, then
+  id) and before the period's end;
   ``within`` 30 / 90: reached ``to`` no more than 30 / 90 days after the entry. *Reaching* a
   funnel stage means a transition into it or into a later funnel stage (a contact moved
   straight from lead to customer has passed prospect); side stages reach nothing.
@@ -114,14 +115,16 @@ TARGETS = sorted({target for _source, target in PAIRS}, key=FUNNEL.index)
 def _per_contact() -> str:
     """SQL of one row per contact in ``moves`` with everything the three figures need.
 
-    One sort of the contact's transitions serves all of it: ``next_<rank>`` is, at each
-    transition, the first time at or after it (same-time transitions included) that the contact
-    reached that funnel rank. It never decreases along the contact's transitions, so its minimum
-    over the contact's entries into a stage during the period is its value at the first such
-    entry: the conversion of that entry.
+    One sort of each contact's transitions, newest first (time, then id), serves all of it:
+    ``is_latest`` marks the first row, and ``next_<rank>``, a running minimum down that order,
+    is at each transition the first time the contact reached that funnel rank from this
+    transition on (this one or a later one in that order). It never decreases along the contact's history, so its minimum over the contact's
+    entries into a stage during the period is its value at the first such entry: the
+    conversion of that entry. (A running frame costs one step a row; a frame from the current
+    row to the end would be recomputed for every row.)
     """
     reach = ", ".join(
-        f"MIN(CASE WHEN stage_rank >= {_rank(target)} THEN created_at END) OVER following "
+        f"MIN(CASE WHEN stage_rank >= {_rank(target)} THEN created_at END) OVER from_last "
         f"AS next_{_rank(target)}"
         for target in TARGETS
     )
@@ -151,10 +154,10 @@ def _per_contact() -> str:
         f"SELECT contact_id, {', '.join(columns)} FROM ("
         "SELECT contact_id, to_stage, created_at, stage_rank, "
         "CASE WHEN created_at >= %s THEN 1 ELSE 0 END AS in_period, "
-        "CASE WHEN LEAD(id) OVER (PARTITION BY contact_id ORDER BY created_at, id) IS NULL "
-        f"THEN 1 ELSE 0 END AS is_latest, {reach} FROM moves "
-        "WINDOW following AS (PARTITION BY contact_id ORDER BY created_at "
-        "RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)"
+        "CASE WHEN ROW_NUMBER() OVER from_last = 1 THEN 1 ELSE 0 END AS is_latest, "
+        f"{reach} FROM moves "
+        "WINDOW from_last AS (PARTITION BY contact_id ORDER BY created_at DESC, id DESC "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
         ") marked GROUP BY contact_id"
     )
 
