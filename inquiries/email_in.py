@@ -313,24 +313,28 @@ def parse_email(raw: bytes) -> ParsedEmail:
 # --- Threading ----------------------------------------------------------------------------------
 
 
-def _known_messages(parsed: ParsedEmail) -> dict[str, Message]:
-    """Our stored messages among this mail's own Message-ID and the ones it answers (one query:
-    the duplicate check and the threading by headers)."""
-    wanted = {parsed.message_id, parsed.in_reply_to, *parsed.references} - {""}
-    return {
-        message.email_message_id: message
-        for message in Message.objects.select_related("inquiry__contact__account").filter(
-            email_message_id__in=wanted
+def _known_messages(parsed: ParsedEmail) -> dict[str, int]:
+    """Which of the message ids this mail answers are ours: message id -> its inquiry's id.
+
+    A mail that answers nothing is looked up not at all: that it was delivered before shows as
+    the unique Message-ID refusing it (see ``_process``), which saves a query on every new
+    thread. A reply's own Message-ID is asked in the same query."""
+    answered = {parsed.in_reply_to, *parsed.references} - {""}
+    if not answered:
+        return {}
+    return dict(
+        Message.objects.filter(email_message_id__in=answered | {parsed.message_id}).values_list(
+            "email_message_id", "inquiry_id"
         )
-    }
+    )
 
 
-def _thread_by_headers(parsed: ParsedEmail, known: dict[str, Message]) -> Inquiry | None:
+def _thread_by_headers(parsed: ParsedEmail, known: dict[str, int]) -> Inquiry | None:
     # The nearest ancestor wins: In-Reply-To, then References from the newest.
     chain = [*parsed.references, parsed.in_reply_to] if parsed.in_reply_to else parsed.references
     for message_id in reversed(chain):
         if message_id in known:
-            return known[message_id].inquiry
+            return Inquiry.objects.select_related("contact").get(pk=known[message_id])
     return None
 
 
@@ -348,7 +352,7 @@ def _thread_by_token(parsed: ParsedEmail, resolved) -> Inquiry | None:
 def _store(parsed: ParsedEmail) -> ReceivedEmail:
     known = _known_messages(parsed)
     if parsed.message_id in known:
-        return ReceivedEmail(outcome=Outcome.DUPLICATE, message=known[parsed.message_id])
+        return _duplicate(parsed)
     fields = {
         "email_message_id": parsed.message_id,
         "in_reply_to": parsed.in_reply_to,
@@ -394,11 +398,16 @@ def _process(raw: bytes) -> ReceivedEmail:
         with transaction.atomic():
             return _store(parsed)
     except IntegrityError:
-        # The same Message-ID stored by a concurrent delivery a moment ago.
-        existing = Message.objects.filter(email_message_id=parsed.message_id).first()
-        if existing is None:
+        # The same Message-ID stored before, or by a concurrent delivery a moment ago.
+        received = _duplicate(parsed)
+        if received.message is None:
             raise
-        return ReceivedEmail(outcome=Outcome.DUPLICATE, message=existing)
+        return received
+
+
+def _duplicate(parsed: ParsedEmail) -> ReceivedEmail:
+    existing = Message.objects.filter(email_message_id=parsed.message_id).first()
+    return ReceivedEmail(outcome=Outcome.DUPLICATE, message=existing)
 
 
 def _error_text(exc: Exception) -> str:

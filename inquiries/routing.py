@@ -11,18 +11,18 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from inquiries.models import AssignmentRule, Inquiry
+from inquiries.rulebook import rulebook
 from inquiries.statuses import ACTIVE
 
 
 def rule_for(inquiry: Inquiry) -> AssignmentRule | None:
-    return (
-        AssignmentRule.objects.filter(is_active=True)
-        .filter(Q(channel="") | Q(channel=inquiry.channel))
-        .filter(Q(category="") | Q(category__iexact=inquiry.category))
-        .select_related("team")
-        .order_by("position", "id")
-        .first()
-    )
+    """The first active rule (by position) for the inquiry's channel and category; a blank
+    channel or category on the rule matches any, and categories match ignoring case."""
+    category = (inquiry.category or "").upper()
+    for rule in rulebook().rules:
+        if rule.channel in ("", inquiry.channel) and rule.category.upper() in ("", category):
+            return rule
+    return None
 
 
 def _agents(rule: AssignmentRule):

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 
 from inquiries.models import Inquiry, SlaPolicy
+from inquiries.rulebook import rulebook
 
 
 def policy_for(*, priority: str, channel: str) -> SlaPolicy | None:
     """The active policy for this priority and channel; a channel-specific one wins over the
     priority's any-channel one."""
-    candidates = SlaPolicy.objects.filter(
-        Q(channel=channel) | Q(channel=""), priority=priority, is_active=True
-    )
+    candidates = [
+        policy
+        for policy in rulebook().policies
+        if policy.priority == priority and policy.channel in (channel, "")
+    ]
     return min(candidates, key=lambda policy: policy.channel == "", default=None)
 
 
