@@ -118,10 +118,10 @@ def _per_contact() -> str:
     One sort of each contact's transitions, newest first (time, then id), serves all of it:
     ``is_latest`` marks the first row, and ``next_<rank>``, a running minimum down that order,
     is at each transition the first time the contact reached that funnel rank from this
-    transition on (this one or a later one in that order). It never decreases along the contact's history, so its minimum over the contact's
-    entries into a stage during the period is its value at the first such entry: the
-    conversion of that entry. (A running frame costs one step a row; a frame from the current
-    row to the end would be recomputed for every row.)
+    transition on (this one or a newer one). Along the history in time order it never
+    decreases, so its minimum over the contact's entries into a stage during the period is its
+    value at the first such entry: the conversion of that entry. (A running frame costs one
+    step a row; a frame from the current row to the end would be recomputed for every row.)
     """
     reach = ", ".join(
         f"MIN(CASE WHEN stage_rank >= {_rank(target)} THEN created_at END) OVER from_last "
