@@ -5,29 +5,12 @@ missing (CI installs Chromium; never `playwright install`)."""
 
 from __future__ import annotations
 
-import shutil
-from contextlib import contextmanager
-from pathlib import Path
-
 import pytest
 from django.core.management import call_command
-from pytest_django.live_server_helper import LiveServer
 
 from accounts import roles
+from tests.e2e.browser import PASSWORD, chromium_page, requires_chromium
 from tests.factories import user_with_role
-
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "pass-word-123"
 
 # Every canvas: has it a Chart, and how much more does its drawing weigh than a blank canvas?
 DRAWN = """() => Array.from(document.querySelectorAll("canvas[data-chart]")).map((canvas) => {
@@ -41,40 +24,8 @@ DRAWN = """() => Array.from(document.querySelectorAll("canvas[data-chart]")).map
   };
 })"""
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="the playwright package is not installed"
-)
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and shutil.which(str(CHROMIUM))),
-    reason="/usr/bin/chromium is missing (apt-get install chromium)",
-)
-
-
-@pytest.fixture
-def live_server(settings):
-    """pytest-django's live server, but started for this test with plain-HTTP settings: its
-    middleware reads them once, and the session-wide server would redirect to HTTPS."""
-    settings.SECURE_SSL_REDIRECT = False
-    # Cookies marked Secure would not come back over plain HTTP.
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    server = LiveServer("localhost")
-    yield server
-    server.stop()
-
-
-@contextmanager
-def chromium_page():
-    # Playwright's sync API runs an event loop in this thread, where Django then refuses
-    # database calls: write the data before opening the browser.
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(15_000)
-            yield page
-        finally:
-            browser.close()
+pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+pytestmark = requires_chromium
 
 
 def test_it_draws_every_chart_of_the_dashboard(role_groups, live_server):
