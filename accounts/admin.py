@@ -19,10 +19,12 @@ from accounts.models import (
     JourneyStage,
     JourneyTransition,
     Notification,
+    StaffPreference,
     Team,
     Touchpoint,
 )
-from frontoffice.admin_actions import ReadOnlyAdminMixin, run_action_form
+from frontoffice.admin_actions import ReadOnlyAdminMixin, export_csv_action, run_action_form
+from frontoffice.audit.admin import AuditTrailAdminMixin
 from frontoffice.errors import ApplicationError
 
 
@@ -159,8 +161,9 @@ def _merge_selected(
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(AuditTrailAdminMixin, admin.ModelAdmin):
     form = AccountAdminForm
+    audit_fields = services.ACCOUNT_AUDIT_FIELDS
     list_display = ["name", "domain", "industry", "size", "region", "owner", "contact_count"]
     list_filter = ["size", "industry", "region", "owner"]
     search_fields = ["name", "domain"]
@@ -168,7 +171,21 @@ class AccountAdmin(admin.ModelAdmin):
     autocomplete_fields = ["owner"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [AccountContactInline, AccountTouchpointInline]
-    actions = ["merge_selected"]
+    actions = ["merge_selected", "export_csv"]
+    export_csv = export_csv_action(
+        file_prefix="accounts",
+        columns=[
+            ("id", "id"),
+            ("name", "name"),
+            ("domain", "domain"),
+            ("industry", "industry"),
+            ("size", "size"),
+            ("region", "region"),
+            ("owner", "owner__username"),
+            ("customer_since", "customer_since"),
+            ("created_at", "created_at"),
+        ],
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(contact_total=Count("contacts"))
@@ -180,11 +197,15 @@ class AccountAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             services.account_update(
-                account=obj, **{name: form.cleaned_data[name] for name in form.changed_data}
+                account=obj,
+                actor=request.user,
+                **{name: form.cleaned_data[name] for name in form.changed_data},
             )
         else:
             fields = AccountAdminForm.Meta.fields
-            created = services.account_create(**{name: form.cleaned_data[name] for name in fields})
+            created = services.account_create(
+                **{name: form.cleaned_data[name] for name in fields}, actor=request.user
+            )
             obj.pk, obj._state.adding = created.pk, False
 
     def has_merge_permission(self, request) -> bool:
@@ -226,8 +247,9 @@ class JourneyMoveForm(forms.Form):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(AuditTrailAdminMixin, admin.ModelAdmin):
     form = ContactAdminForm
+    audit_fields = services.CONTACT_AUDIT_FIELDS
     list_display = ["name", "email", "phone", "account", "stage", "stage_changed_at", "owner"]
     list_filter = ["stage", "owner", "account__industry", "created_at"]
     search_fields = ["name", "email", "phone", "account__name"]
@@ -236,12 +258,30 @@ class ContactAdmin(admin.ModelAdmin):
     readonly_fields = ["stage", "stage_changed_at", "created_at", "updated_at"]
     date_hierarchy = "created_at"
     inlines = [JourneyTransitionInline, TouchpointInline]
-    actions = ["move_journey", "merge_selected"]
+    actions = ["move_journey", "merge_selected", "export_csv"]
+    export_csv = export_csv_action(
+        file_prefix="contacts",
+        columns=[
+            ("id", "id"),
+            ("name", "name"),
+            ("email", "email"),
+            ("phone", "phone"),
+            ("company", "account__name"),
+            ("title", "title"),
+            ("department", "department"),
+            ("stage", "stage"),
+            ("stage_changed_at", "stage_changed_at"),
+            ("owner", "owner__username"),
+            ("created_at", "created_at"),
+        ],
+    )
 
     def save_model(self, request, obj, form, change):
         if change:
             services.contact_update(
-                contact=obj, **{name: form.cleaned_data[name] for name in form.changed_data}
+                contact=obj,
+                actor=request.user,
+                **{name: form.cleaned_data[name] for name in form.changed_data},
             )
         else:
             services.contact_register(contact=obj, actor=request.user, cause="created in admin")
@@ -324,8 +364,31 @@ class CustomerMergeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 # --- Staff --------------------------------------------------------------------------------------
 
 
+class TeamAdminForm(forms.ModelForm):
+    # Set per request by TeamAdmin.get_form: whose sight the change must not widen.
+    actor = None
+
+    class Meta:
+        model = Team
+        fields = ["name", "kind", "supervisor", "members"]
+
+    def clean(self):
+        data = super().clean()
+        try:
+            services.team_change_check(
+                actor=self.actor,
+                team=self.instance,
+                supervisor=data.get("supervisor"),
+                members=data.get("members"),
+            )
+        except ApplicationError as exc:
+            raise ValidationError(exc.message, code="permission") from exc
+        return data
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamAdminForm
     list_display = ["name", "kind", "supervisor", "member_count"]
     list_filter = ["kind"]
     search_fields = ["name"]
@@ -339,6 +402,11 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description=_("members"), ordering="member_total")
     def member_count(self, obj: Team) -> int:
         return obj.member_total
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.actor = request.user  # a class made for this request by modelform_factory
+        return form
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -365,3 +433,14 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["recipient"]
     date_hierarchy = "created_at"
     raw_id_fields = ["recipient"]
+
+
+@admin.register(StaffPreference)
+class StaffPreferenceAdmin(admin.ModelAdmin):
+    """Each staff member's own settings (they change them in the workspace's top bar)."""
+
+    list_display = ["user", "language", "updated_at"]
+    list_filter = ["language"]
+    search_fields = ["user__username", "user__email"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TimeStamped(models.Model):
@@ -126,7 +127,8 @@ class JourneyStage(models.TextChoices):
     CUSTOMER = "customer", _("Customer")
     PROMOTER = "promoter", _("Promoter")
     DORMANT = "dormant", _("Dormant")
-    LOST = "lost", _("Lost")
+    # A lost customer, not a lost deal (pipeline's "Lost"): translated apart.
+    LOST = "lost", pgettext_lazy("journey stage", "Lost")
 
 
 JOURNEY_STAGE_VALUES = [value for value, _label in JourneyStage.choices]
@@ -140,7 +142,9 @@ class Contact(TimeStamped):
     email = models.EmailField(_("email"), max_length=254, blank=True, default="")
     phone = models.CharField(_("phone"), max_length=40, blank=True, default="")
     # Digits in E.164 form ("+81312345678"), the key identity resolution matches on.
-    phone_normalized = models.CharField(max_length=20, blank=True, default="", editable=False)
+    phone_normalized = models.CharField(
+        _("normalised phone"), max_length=20, blank=True, default="", editable=False
+    )
     title = models.CharField(_("title"), max_length=120, blank=True, default="")
     department = models.CharField(_("department"), max_length=120, blank=True, default="")
     account = models.ForeignKey(
@@ -193,6 +197,9 @@ class Contact(TimeStamped):
             models.Index(Lower("name"), name="contact_name_lower_idx"),
             # The default list order.
             models.Index(fields=["name", "id"], name="contact_name_id_idx"),
+            # "Contacts a user owns" as a subquery of the deal and inquiry scopes, read from the
+            # index alone (the owner's 16,000 rows of a million were 16,000 random heap reads).
+            models.Index(fields=["owner", "id"], name="contact_owner_idx"),
         ]
 
     def __str__(self) -> str:
@@ -203,10 +210,15 @@ class JourneyTransition(models.Model):
     """One move of a contact's journey stage: written with the move, in the same transaction."""
 
     contact = models.ForeignKey(
-        Contact, on_delete=models.CASCADE, related_name="journey_transitions"
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        related_name="journey_transitions",
     )
-    from_stage = models.CharField(max_length=20, choices=JourneyStage.choices, blank=True)
-    to_stage = models.CharField(max_length=20, choices=JourneyStage.choices)
+    from_stage = models.CharField(
+        _("from stage"), max_length=20, choices=JourneyStage.choices, blank=True
+    )
+    to_stage = models.CharField(_("to stage"), max_length=20, choices=JourneyStage.choices)
     created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -321,11 +333,16 @@ class Touchpoint(models.Model):
     )
     # The object that produced this touchpoint (a deal, a quote, an inquiry message, ...).
     source_type = models.ForeignKey(
-        ContentType, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ContentType,
+        verbose_name=_("source type"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    source_id = models.PositiveBigIntegerField(null=True, blank=True)
+    source_id = models.PositiveBigIntegerField(_("source id"), null=True, blank=True)
     source = GenericForeignKey("source_type", "source_id")
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -374,26 +391,51 @@ class CustomerMerge(models.Model):
         CONTACT = "contact", _("Contact")
         ACCOUNT = "account", _("Account")
 
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     survivor_contact = models.ForeignKey(
-        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="merges_absorbed"
+        Contact,
+        verbose_name=_("surviving contact"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="merges_absorbed",
     )
     survivor_account = models.ForeignKey(
-        Account, on_delete=models.CASCADE, null=True, blank=True, related_name="merges_absorbed"
+        Account,
+        verbose_name=_("surviving account"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="merges_absorbed",
     )
-    duplicate_id = models.PositiveBigIntegerField()
+    duplicate_id = models.PositiveBigIntegerField(_("duplicate id"))
     # The duplicate's email/phone keep resolving to the survivor after the merge.
-    duplicate_email = models.CharField(max_length=254, blank=True, default="", db_index=True)
+    duplicate_email = models.CharField(
+        _("duplicate's email"), max_length=254, blank=True, default="", db_index=True
+    )
     duplicate_phone_normalized = models.CharField(
-        max_length=20, blank=True, default="", db_index=True
+        _("duplicate's phone"),
+        max_length=20,
+        blank=True,
+        default="",
+        db_index=True,
     )
-    duplicate_snapshot = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
-    moved = models.JSONField(default=dict, help_text="Rows moved per related table.")
+    duplicate_snapshot = models.JSONField(
+        _("duplicate as it was"), default=dict, encoder=DjangoJSONEncoder
+    )
+    moved = models.JSONField(
+        _("rows moved"), default=dict, help_text=_("Rows moved per related table.")
+    )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    reason = models.CharField(max_length=500, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    reason = models.CharField(_("reason"), max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(_("at"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -437,9 +479,14 @@ class Notification(models.Model):
     body = models.TextField(_("body"), blank=True, default="")
     link = models.CharField(_("link"), max_length=500, blank=True, default="")
     source_type = models.ForeignKey(
-        ContentType, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ContentType,
+        verbose_name=_("source type"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    source_id = models.PositiveBigIntegerField(null=True, blank=True)
+    source_id = models.PositiveBigIntegerField(_("source id"), null=True, blank=True)
     source = GenericForeignKey("source_type", "source_id")
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
@@ -461,3 +508,32 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient_id}: {self.subject}"
+
+
+class StaffPreference(models.Model):
+    """A staff member's own settings for the workspace. An empty language follows the browser
+    (Accept-Language); a chosen one wins over it on every device they sign in from."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="staff_preference",
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        help_text=_("Empty: the browser's language."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("staff preference")
+        verbose_name_plural = _("staff preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language or 'browser'}"

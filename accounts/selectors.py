@@ -70,3 +70,10 @@ def staff_list() -> QuerySet:
 def team_ids_of(user) -> QuerySet:
     """The ids of the teams `user` belongs to or supervises (a subquery for scoping rows)."""
     return Team.objects.filter(Q(supervisor=user) | Q(members=user)).values("pk")
+
+
+def manages_all_teams(user) -> bool:
+    """Who may put anyone in any team: those who may delete teams (the Admin role) and
+    superusers. Team membership decides whose deals and inquiries a manager sees, so others
+    may not use it to widen their own sight (``accounts.services.team_save``)."""
+    return bool(user.is_superuser or user.has_perm("accounts.delete_team"))

@@ -35,14 +35,27 @@ from accounts.models import (
     Team,
     Touchpoint,
 )
+from accounts.selectors import manages_all_teams
 from accounts.signals import announce_touchpoints
-from frontoffice.errors import ApplicationError, ConflictError
+from frontoffice.audit.models import AuditAction
+from frontoffice.audit.services import (
+    audit_delete,
+    audit_record,
+    created,
+    diff,
+    field_values,
+    stored_values,
+)
+from frontoffice.errors import ApplicationError, ConflictError, PermissionDeniedError
 from frontoffice.validation import full_clean_or_400
 
 User = AbstractBaseUser
 
 ACCOUNT_FIELDS = ("name", "domain", "industry", "size", "region", "owner")
 CONTACT_FIELDS = ("name", "email", "phone", "title", "department", "account", "owner")
+# What the audit log records of a customer on create, delete and merge.
+ACCOUNT_AUDIT_FIELDS = (*ACCOUNT_FIELDS, "customer_since")
+CONTACT_AUDIT_FIELDS = (*CONTACT_FIELDS, "stage")
 
 
 def _refuse_unknown_fields(changes: dict[str, Any], allowed: tuple[str, ...]) -> None:
@@ -53,11 +66,20 @@ def _refuse_unknown_fields(changes: dict[str, Any], allowed: tuple[str, ...]) ->
         )
 
 
-def _save_unique(instance: models.Model, *, field: str, what: str, then=None) -> None:
-    """Save (and run `then`) in a savepoint; a unique `field` taken meanwhile is a 409."""
+def _save_unique(
+    instance: models.Model,
+    *,
+    field: str,
+    what: str,
+    then=None,
+    update_fields: Iterable[str] | None = None,
+) -> None:
+    """Save (and run `then`) in a savepoint; a unique `field` taken meanwhile is a 409.
+    `update_fields`: write only these (an edit must not put back what others changed since
+    the instance was read, e.g. a journey stage)."""
     try:
         with transaction.atomic():
-            instance.save()
+            instance.save(update_fields=update_fields)
             if then is not None:
                 then()
     except IntegrityError as exc:  # a concurrent write took the value first
@@ -87,6 +109,7 @@ def account_create(
     size: str = "",
     region: str = "",
     owner: User | None = None,
+    actor: User | None = None,
 ) -> Account:
     """Create an organisation; its domain (normalised) must not belong to another account."""
     account = Account(
@@ -99,25 +122,59 @@ def account_create(
     )
     full_clean_or_400(account)
     _check_account_domain_free(account.domain)
-    _save_unique(account, field="domain", what="An account")
+    _save_unique(
+        account,
+        field="domain",
+        what="An account",
+        then=lambda: _audit_created(account, ACCOUNT_AUDIT_FIELDS, actor),
+    )
     return account
 
 
-def account_update(*, account: Account, **changes: Any) -> Account:
+def _audit_created(instance: models.Model, fields: tuple[str, ...], actor: User | None) -> None:
+    audit_record(
+        action=AuditAction.CREATE,
+        target=instance,
+        actor=actor,
+        changes=created(field_values(instance, fields)),
+    )
+
+
+def _audit_updated(instance: models.Model, before: dict[str, Any], actor: User | None) -> None:
+    """Record the fields that changed (none changed: nothing is recorded)."""
+    changes = diff(before, field_values(instance, before))
+    if changes:
+        audit_record(action=AuditAction.UPDATE, target=instance, actor=actor, changes=changes)
+
+
+def account_update(*, account: Account, actor: User | None = None, **changes: Any) -> Account:
     """Change an account's fields (only those in ACCOUNT_FIELDS)."""
     _refuse_unknown_fields(changes, ACCOUNT_FIELDS)
+    before = stored_values(Account, account.pk, changes)
     if "domain" in changes:
         changes["domain"] = normalize_domain(changes["domain"])
         _check_account_domain_free(changes["domain"], exclude_pk=account.pk)
     for name, value in changes.items():
         setattr(account, name, value.strip() if isinstance(value, str) else value)
     full_clean_or_400(account)
-    _save_unique(account, field="domain", what="An account")
+    if changes:
+        _save_unique(
+            account,
+            field="domain",
+            what="An account",
+            update_fields=[*changes, "updated_at"],
+            then=lambda: _audit_updated(account, before, actor),
+        )
     return account
 
 
+def account_delete(*, account: Account, actor: User | None = None) -> None:
+    """Delete an organisation (the Admin's: refused while anything references it)."""
+    audit_delete(instance=account, fields=ACCOUNT_AUDIT_FIELDS, actor=actor)
+
+
 def account_resolve(
-    *, name: str = "", domain: str = "", owner: User | None = None
+    *, name: str = "", domain: str = "", owner: User | None = None, actor: User | None = None
 ) -> Account | None:
     """Find the organisation by domain, then by exact (case-insensitive) name; create it when
     a name is given and nothing matches. None when neither name nor domain is given."""
@@ -136,15 +193,27 @@ def account_resolve(
         account = same_name.order_by("id").first()
         if account is not None:
             if domain and not account.domain:
-                account.domain = domain
-                account.save(update_fields=["domain", "updated_at"])
+                with transaction.atomic():
+                    account.domain = domain
+                    account.save(update_fields=["domain", "updated_at"])
+                    audit_record(
+                        action=AuditAction.UPDATE,
+                        target=account,
+                        actor=actor,
+                        changes={"domain": ["", domain]},
+                    )
             return account
     if not name and not domain:
         return None
     try:
-        return account_create(name=name or domain, domain=domain, owner=owner)
-    except ConflictError:
-        return Account.objects.get(domain=domain)
+        return account_create(name=name or domain, domain=domain, owner=owner, actor=actor)
+    except ApplicationError:
+        # Someone created the organisation since the look-up above (seen by the domain check or
+        # by the unique index): theirs is the one.
+        existing = Account.objects.filter(domain=domain).first() if domain else None
+        if existing is None:
+            raise
+        return existing
 
 
 # --- Contacts -----------------------------------------------------------------------------------
@@ -210,21 +279,27 @@ def contact_register(
         contact,
         field="email",
         what="A contact",
-        then=lambda: JourneyTransition.objects.create(
-            contact=contact,
-            from_stage="",
-            to_stage=contact.stage,
-            actor=actor,
-            cause=cause,
-            created_at=contact.stage_changed_at,
-        ),
+        then=lambda: _first_stage(contact, actor=actor, cause=cause),
     )
     return contact
 
 
-def contact_update(*, contact: Contact, **changes: Any) -> Contact:
+def _first_stage(contact: Contact, *, actor: User | None, cause: str) -> None:
+    JourneyTransition.objects.create(
+        contact=contact,
+        from_stage="",
+        to_stage=contact.stage,
+        actor=actor,
+        cause=cause,
+        created_at=contact.stage_changed_at,
+    )
+    _audit_created(contact, CONTACT_AUDIT_FIELDS, actor)
+
+
+def contact_update(*, contact: Contact, actor: User | None = None, **changes: Any) -> Contact:
     """Change a contact's details. The journey stage is not a field: use ``journey_move``."""
     _refuse_unknown_fields(changes, CONTACT_FIELDS)
+    before = stored_values(Contact, contact.pk, changes)
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
         _check_contact_email_free(changes["email"], exclude_pk=contact.pk)
@@ -233,8 +308,22 @@ def contact_update(*, contact: Contact, **changes: Any) -> Contact:
     contact.phone_normalized = normalize_phone(contact.phone)
     _check_identity(contact)
     full_clean_or_400(contact)
-    _save_unique(contact, field="email", what="A contact")
+    if changes:
+        written = [*changes, *(["phone_normalized"] if "phone" in changes else []), "updated_at"]
+        _save_unique(
+            contact,
+            field="email",
+            what="A contact",
+            update_fields=written,
+            then=lambda: _audit_updated(contact, before, actor),
+        )
     return contact
+
+
+def contact_delete(*, contact: Contact, actor: User | None = None) -> None:
+    """Delete a person (an erasure request: the Admin's). What is theirs goes with them (the
+    timeline, the journey history, their inquiries); their deals stay, without a contact."""
+    audit_delete(instance=contact, fields=CONTACT_AUDIT_FIELDS, actor=actor)
 
 
 @dataclass(frozen=True)
@@ -328,12 +417,13 @@ def contact_resolve(
             company=company,
             domain=domain,
             owner=owner,
+            actor=actor,
         )
         return ResolvedContact(contact=contact, created=False, matched_on=matched_on)
 
     try:
         with transaction.atomic():
-            account = account_resolve(name=company, domain=domain, owner=owner)
+            account = account_resolve(name=company, domain=domain, owner=owner, actor=actor)
             contact = contact_create(
                 name=name,
                 email=email,
@@ -368,6 +458,7 @@ def _fill_blanks(
     company: str,
     domain: str,
     owner: User | None,
+    actor: User | None,
 ) -> None:
     changes: dict[str, Any] = {}
     if name and not contact.name:
@@ -383,9 +474,9 @@ def _fill_blanks(
     if owner is not None and contact.owner_id is None:
         changes["owner"] = owner
     if contact.account_id is None and (company or domain):
-        changes["account"] = account_resolve(name=company, domain=domain, owner=owner)
+        changes["account"] = account_resolve(name=company, domain=domain, owner=owner, actor=actor)
     if changes:
-        contact_update(contact=contact, **changes)
+        contact_update(contact=contact, actor=actor, **changes)
 
 
 # --- Journey ------------------------------------------------------------------------------------
@@ -446,6 +537,12 @@ def journey_move(
             cause=cause,
             created_at=at,
         )
+        audit_record(
+            action=AuditAction.STATE_CHANGE,
+            target=contact,
+            actor=actor,
+            changes={"stage": [from_stage, to_stage]},
+        )
     contact.stage = to_stage
     contact.stage_changed_at = at
     return transition
@@ -473,15 +570,24 @@ def journey_advance(
     raise ConflictError("The contact's stage keeps changing; try again.")
 
 
-def account_become_customer(*, account: Account, at: datetime | None = None) -> bool:
+def account_become_customer(
+    *, account: Account, at: datetime | None = None, actor: User | None = None
+) -> bool:
     """Mark the organisation a customer from `at` (its first order). Only the first call sets
     the date (a compare-and-set on NULL); returns whether this call set it."""
     at = at or timezone.now()
-    changed = Account.objects.filter(pk=account.pk, customer_since__isnull=True).update(
-        customer_since=at, updated_at=timezone.now()
-    )
-    if changed:
-        account.customer_since = at
+    with transaction.atomic(savepoint=False):
+        changed = Account.objects.filter(pk=account.pk, customer_since__isnull=True).update(
+            customer_since=at, updated_at=timezone.now()
+        )
+        if changed:
+            account.customer_since = at
+            audit_record(
+                action=AuditAction.STATE_CHANGE,
+                target=account,
+                actor=actor,
+                changes={"customer_since": [None, at]},
+            )
     return bool(changed)
 
 
@@ -520,7 +626,8 @@ def touchpoint_record(
         kind=kind,
         channel=channel,
         contact=contact,
-        account=account if account is not None else (contact.account if contact else None),
+        # The id, not the object: loading the contact's account would cost a query.
+        account_id=account.pk if account is not None else (contact.account_id if contact else None),
         occurred_at=occurred_at or timezone.now(),
         campaign=campaign,
         amount=amount,
@@ -531,7 +638,9 @@ def touchpoint_record(
     if source is not None:
         touchpoint.source_type = ContentType.objects.get_for_model(source)
         touchpoint.source_id = source.pk
-    full_clean_or_400(touchpoint, exclude=["source_type", "source_id"])
+    # An account taken from the contact exists (the contact's foreign key says so).
+    derived = ["account"] if account is None else []
+    full_clean_or_400(touchpoint, exclude=["source_type", "source_id", *derived])
     touchpoint.save()
     if announce:
         announce_touchpoints([touchpoint.contact_id])
@@ -596,6 +705,30 @@ def touchpoints_ingest(
 # --- Teams --------------------------------------------------------------------------------------
 
 
+def team_change_check(
+    *, actor: User | None, team: Team, supervisor: User | None, members: Iterable[User] | None
+) -> None:
+    """Refuse (403) a team change that would widen `actor`'s own sight: joining or taking over
+    a team they do not supervise, or pulling in people of a team someone else supervises (a
+    manager sees the deals and inquiries of the teams they belong to or supervise). Moving
+    people between other supervisors' teams is the Admin's. No actor (a command): no check."""
+    if actor is None or manages_all_teams(actor):
+        return
+    current = set(team.members.values_list("pk", flat=True)) if team.pk else set()
+    newcomers = {member.pk for member in members or ()} - current
+    if supervisor is not None and supervisor.pk != team.supervisor_id:
+        newcomers.add(supervisor.pk)
+    if team.pk is not None and team.supervisor_id != actor.pk and actor.pk in newcomers:
+        message = "You may not join or take over a team you do not supervise."
+        raise PermissionDeniedError(message, errors={"members": [message]})
+    others = Team.objects.filter(members__in=newcomers - {actor.pk}).exclude(supervisor=actor)
+    if team.pk is not None:
+        others = others.exclude(pk=team.pk)
+    if others.exists():
+        message = "Someone you add is in a team another supervisor leads; the Admin moves people."
+        raise PermissionDeniedError(message, errors={"members": [message]})
+
+
 def team_save(
     *,
     team: Team | None = None,
@@ -603,29 +736,37 @@ def team_save(
     kind: str,
     supervisor: User | None = None,
     members: list[User] | None = None,
+    actor: User | None = None,
 ) -> Team:
-    """Create or change a team; its supervisor is always one of its members."""
+    """Create or change a team; its supervisor is always one of its members. `actor` may not
+    use it to widen their own sight (``team_change_check``)."""
     team = team or Team()
+    team_change_check(actor=actor, team=team, supervisor=supervisor, members=members)
     team.name = (name or "").strip()
     team.kind = kind
     team.supervisor = supervisor
     full_clean_or_400(team)
+    taken = ApplicationError(
+        "A team with this name exists.", errors={"name": ["A team with this name exists."]}
+    )
+    # Both sides lowered by the database, as its unique index does (SQLite folds only ASCII).
     clash = (
         Team.objects.annotate(name_lower=Lower("name"))
-        .filter(name_lower=team.name.lower())
+        .filter(name_lower=Lower(models.Value(team.name)))
         .exclude(pk=team.pk)
         .exists()
     )
     if clash:
-        raise ApplicationError(
-            "A team with this name exists.", errors={"name": ["A team with this name exists."]}
-        )
-    with transaction.atomic():
-        team.save()
-        if members is not None:
-            team.members.set(members)
-        if supervisor is not None:
-            team.members.add(supervisor)
+        raise taken
+    try:
+        with transaction.atomic():
+            team.save()
+            if members is not None:
+                team.members.set(members)
+            if supervisor is not None:
+                team.members.add(supervisor)
+    except IntegrityError as exc:  # the same name saved by someone else meanwhile
+        raise taken from exc
     return team
 
 
@@ -694,6 +835,32 @@ def _snapshot(instance: models.Model) -> dict[str, Any]:
     }
 
 
+def _audit_merge(
+    survivor: models.Model,
+    duplicate: models.Model,
+    before: dict[str, Any],
+    fields: tuple[str, ...],
+    actor: User | None,
+) -> None:
+    """Two entries: the survivor (the blanks it took over, `merged_from`) and the duplicate
+    (`merged_into`), so either record's history tells where it went."""
+    audit_record(
+        action=AuditAction.MERGE,
+        target=survivor,
+        actor=actor,
+        changes={
+            **diff(before, field_values(survivor, fields)),
+            "merged_from": [None, duplicate.pk],
+        },
+    )
+    audit_record(
+        action=AuditAction.MERGE,
+        target=duplicate,
+        actor=actor,
+        changes={"merged_into": [None, survivor.pk]},
+    )
+
+
 def _journey_rank(stage: str) -> int:
     return journey.FUNNEL.index(stage) if stage in journey.FUNNEL else -1
 
@@ -712,6 +879,7 @@ def contact_merge(
     try:
         with transaction.atomic():
             survivor, duplicate = _lock_pair(Contact, survivor, duplicate)
+            before = field_values(survivor, CONTACT_AUDIT_FIELDS)
             snapshot = _snapshot(duplicate)
             moved = _move_related_rows(Contact, survivor, duplicate)
             duplicate_email = duplicate.email
@@ -740,6 +908,7 @@ def contact_merge(
                 actor=actor,
                 reason=(reason or "").strip()[:500],
             )
+            _audit_merge(survivor, duplicate, before, CONTACT_AUDIT_FIELDS, actor)
     except IntegrityError as exc:
         raise ConflictError(
             f"These contacts cannot be merged automatically: {exc}", errors={}
@@ -775,6 +944,7 @@ def account_merge(
     try:
         with transaction.atomic():
             survivor, duplicate = _lock_pair(Account, survivor, duplicate)
+            before = field_values(survivor, ACCOUNT_AUDIT_FIELDS)
             snapshot = _snapshot(duplicate)
             moved = _move_related_rows(Account, survivor, duplicate)
             Account.objects.filter(pk=duplicate.pk).delete()
@@ -794,6 +964,7 @@ def account_merge(
                 actor=actor,
                 reason=(reason or "").strip()[:500],
             )
+            _audit_merge(survivor, duplicate, before, ACCOUNT_AUDIT_FIELDS, actor)
     except IntegrityError as exc:
         raise ConflictError(
             f"These accounts cannot be merged automatically: {exc}", errors={}

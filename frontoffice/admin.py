@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from frontoffice.admin_actions import ReadOnlyAdminMixin
+from frontoffice.audit import admin as audit_admin  # noqa: F401 (registers the audit log)
 from frontoffice.errors import ApplicationError
 from frontoffice.kpis import engine, snapshots
 from frontoffice.models import KpiRun, KpiSnapshot

@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from frontoffice.audit.models import AuditAction, AuditEntry  # noqa: F401 (the app's models)
+
 
 class PeriodKind(models.TextChoices):
     DAY = "day", _("Day")
@@ -115,3 +117,24 @@ class KpiRun(models.Model):
 
     def __str__(self) -> str:
         return f"KPI run {self.pk} ({self.status})"
+
+
+class OutboxTask(models.Model):
+    """A task the broker could not take when it was scheduled (Redis down): kept here and sent
+    by ``frontoffice.tasks.send_kept_tasks`` once the broker is back, so no work is lost and the
+    request that scheduled it still succeeds. See ``frontoffice.background``."""
+
+    task = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    kept_at = models.DateTimeField(_("kept at"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("attempts to send"), default=1)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("task kept for the broker")
+        verbose_name_plural = _("tasks kept for the broker")
+
+    def __str__(self) -> str:
+        return f"{self.task} (kept {self.kept_at:%Y-%m-%d %H:%M})"

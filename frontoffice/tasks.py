@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from frontoffice import background
 from frontoffice.celery import app
 from frontoffice.kpis import snapshots
 from frontoffice.kpis.periods import Period, Scope
@@ -100,3 +101,9 @@ def compute_nightly_kpis(today: str | None = None) -> dict[str, int]:
             snapshots.kpi_run_queue(period=period, scope=scope, actor=None)
             queued += 1
     return {"queued": queued}
+
+
+@app.task(acks_late=True, time_limit=5 * 60, soft_time_limit=4 * 60)
+def send_kept_tasks(limit: int = 500) -> dict[str, int]:
+    """Send the tasks kept in the outbox while the broker was unreachable (every minute)."""
+    return background.send_kept_tasks(limit=limit)

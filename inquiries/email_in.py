@@ -298,16 +298,26 @@ def parse_email(raw: bytes) -> ParsedEmail:
         else f"<{hashlib.sha256(raw).hexdigest()}@{SYNTHETIC_ID_DOMAIN}>"
     )
     return ParsedEmail(
-        message_id=message_id[:500],
-        in_reply_to=in_reply_to[0][:500] if in_reply_to else "",
-        references=references,
+        message_id=_text(message_id[:500]),
+        in_reply_to=_text(in_reply_to[0][:500]) if in_reply_to else "",
+        references=[_text(reference) for reference in references],
+        # Left as it is: an address with a NUL is not valid, and the message is quarantined.
         sender_email=sender_email,
-        sender_name=" ".join(sender_name.split())[:200],
-        subject=subject,
-        body=body[:BODY_MAX_CHARS],
-        attachments=attachments,
-        automatic=automatic,
+        sender_name=_text(" ".join(sender_name.split())[:200]),
+        subject=_text(subject),
+        body=_text(body[:BODY_MAX_CHARS]),
+        attachments=[
+            {key: _text(value) if isinstance(value, str) else value for key, value in item.items()}
+            for item in attachments
+        ],
+        automatic=_text(automatic),
     )
+
+
+def _text(value: str) -> str:
+    """Text as it can be stored: PostgreSQL text (and JSON) cannot hold a NUL character, and in
+    mail one is never content (a broken or hostile message); the raw message keeps it."""
+    return value.replace("\x00", "")
 
 
 # --- Threading ----------------------------------------------------------------------------------

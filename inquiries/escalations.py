@@ -40,6 +40,8 @@ from django.utils import timezone
 
 from accounts.models import Team
 from accounts.notifications import notification_send
+from frontoffice.audit.models import AuditAction
+from frontoffice.audit.services import audit_record
 from frontoffice.errors import ApplicationError, ConflictError, PermissionDeniedError
 from inquiries import services
 from inquiries.models import (
@@ -212,6 +214,18 @@ def escalation_open(
             note=reason,
             created_at=at,
         )
+        # On the inquiry's own history: its escalations are part of what happened to it.
+        audit_record(
+            action=AuditAction.ESCALATE,
+            target=inquiry,
+            actor=actor,
+            changes={
+                "escalation": [None, escalation.pk],
+                "kind": [None, kind],
+                "owner": [None, owner.pk],
+                **({"to_team": [None, to_team.pk]} if to_team is not None else {}),
+            },
+        )
         if kind == EscalationKind.TRANSFER:
             services.inquiry_assign(
                 inquiry=inquiry,
@@ -298,6 +312,12 @@ def _close(*, escalation: Escalation, to_status: str, actor, text: str) -> Escal
                 errors={"status": ["The escalation was closed meanwhile."]},
             )
         escalation.status, escalation.answer, escalation.closed_at = to_status, text, at
+        audit_record(
+            action=AuditAction.STATE_CHANGE,
+            target=escalation,
+            actor=actor,
+            changes={"status": [EscalationStatus.OPEN, to_status]},
+        )
         change = EscalationChange.objects.create(
             escalation=escalation,
             from_status=EscalationStatus.OPEN,

@@ -17,6 +17,9 @@ from django.utils import timezone
 from accounts import services as accounts_services
 from accounts.models import Contact, TouchpointChannel, TouchpointKind
 from accounts.notifications import notification_send
+from frontoffice import background
+from frontoffice.audit.models import AuditAction
+from frontoffice.audit.services import audit_record, created, diff, field_values, stored_values
 from frontoffice.errors import ApplicationError, ConflictError
 from frontoffice.validation import full_clean_or_400
 from inquiries import routing, sla, statuses
@@ -41,6 +44,20 @@ TIMELINE_CHANNEL = {
     InquiryChannel.SOCIAL: TouchpointChannel.SOCIAL,
 }
 UPDATABLE_FIELDS = ("subject", "category", "priority", "deal", "team")
+# What the audit log records of a new inquiry.
+AUDIT_FIELDS = (
+    "subject",
+    "channel",
+    "category",
+    "priority",
+    "status",
+    "contact",
+    "account",
+    "team",
+    "deal",
+    "source_rep",
+)
+SLA_DUE_FIELDS = ("first_response_due_at", "resolution_due_at")
 
 
 def _choice(value: str, choices: type[models.TextChoices], field: str) -> str:
@@ -126,6 +143,12 @@ def inquiry_open(
         InquiryStatusChange.objects.create(
             inquiry=inquiry, from_status="", to_status=InquiryStatus.NEW, actor=actor, created_at=at
         )
+        audit_record(
+            action=AuditAction.CREATE,
+            target=inquiry,
+            actor=actor,
+            changes=created(field_values(inquiry, AUDIT_FIELDS)),
+        )
         if team is None:
             rule, agent = routing.route(inquiry)
             if rule is not None:
@@ -162,12 +185,28 @@ def inquiry_update(*, inquiry: Inquiry, actor=None, **changes: Any) -> Inquiry:
         )
     if "priority" in changes:
         _choice(changes["priority"], InquiryPriority, "priority")
+    audited = [*changes, *(SLA_DUE_FIELDS if "priority" in changes else ())]
+    before = stored_values(Inquiry, inquiry.pk, audited)
     for field, value in changes.items():
         setattr(inquiry, field, value)
+    written = set(changes)
     if "priority" in changes:
         sla.apply_policy(inquiry)
+        written |= {"sla_policy", "first_response_due_at", "resolution_due_at"}
     full_clean_or_400(inquiry)
-    inquiry.save()
+    if written:
+        with transaction.atomic():
+            # Only what changed: a full save from this read would put back an assignee or a
+            # status that another request changed meanwhile.
+            inquiry.save(update_fields=[*sorted(written), "updated_at"])
+            audited_changes = diff(before, field_values(inquiry, audited))
+            if audited_changes:
+                audit_record(
+                    action=AuditAction.UPDATE,
+                    target=inquiry,
+                    actor=actor,
+                    changes=audited_changes,
+                )
     return inquiry
 
 
@@ -342,6 +381,12 @@ def _apply_move(
         return None
     for name, value in fields.items():
         setattr(inquiry, name, value)
+    audit_record(
+        action=AuditAction.STATE_CHANGE,
+        target=inquiry,
+        actor=actor,
+        changes={"status": [from_status, to_status]},
+    )
     return InquiryStatusChange.objects.create(
         inquiry=inquiry,
         from_status=from_status,
@@ -367,6 +412,18 @@ def _assign(
             "The inquiry was assigned by someone else; reload and try again.",
             errors={"assignee": ["The assignee changed meanwhile."]},
         )
+    changes = {"assignee": [expected_id, assignee.pk if assignee is not None else None]}
+    team_id = team.pk if team is not None else None
+    if team_id != inquiry.team_id:
+        changes["team"] = [inquiry.team_id, team_id]
+    audit_record(
+        action=AuditAction.ASSIGN,
+        target=inquiry,
+        actor=actor,
+        # A routing rule acts for nobody in particular: say which one.
+        actor_label=f"routing rule: {rule.name}" if rule is not None and actor is None else None,
+        changes=changes,
+    )
     inquiry.assignee, inquiry.team = assignee, team
     return InquiryAssignment.objects.create(
         inquiry=inquiry,
@@ -441,5 +498,5 @@ def inquiry_reply(
             delivery=Message.Delivery.QUEUED if is_email else "",
         )
         if is_email:
-            transaction.on_commit(lambda: tasks.send_email_reply.delay(message.pk))
+            background.schedule(tasks.send_email_reply, [message.pk])
     return message

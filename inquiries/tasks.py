@@ -1,5 +1,6 @@
-"""Background work for support: sending agents' email replies, polling the IMAP mailbox, and
-watching SLA targets. Tasks take ids or ISO datetimes and are safe to run twice."""
+"""Background work for support: sending agents' email replies, polling the IMAP mailbox,
+watching SLA targets and mining FAQ candidates. Tasks take ids or ISO datetimes and are safe to
+run twice."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.db import OperationalError
 
 from frontoffice.background import TASK_OPTIONS, task_moment
 from inquiries import email_out, mailbox, sla_watch
+from inquiries.faq import runs as faq_runs
 
 
 @shared_task(
@@ -31,3 +33,13 @@ def check_sla_breaches(now: str | None = None) -> dict[str, int]:
     """Escalate missed first-response and resolution targets to the team supervisor, exactly
     once per breach."""
     return sla_watch.check_breaches(now=task_moment(now))
+
+
+@shared_task(**TASK_OPTIONS, time_limit=30 * 60, soft_time_limit=25 * 60)
+def build_faq_candidates(
+    since: str | None = None, until: str | None = None, method: str | None = None
+) -> dict:
+    """Mine the inquiries opened from `since` to `until` (ISO dates, both included; default the
+    last FRONTOFFICE_FAQ_WINDOW_DAYS days up to yesterday) into FAQ candidates, written in one
+    transaction. A rerun updates the same candidates; rejected ones stay rejected."""
+    return faq_runs.build(since=since, until=until, method=method)

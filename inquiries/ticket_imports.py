@@ -48,6 +48,8 @@ from django.utils import timezone
 
 from accounts import bulk
 from accounts.models import JourneyStage, TouchpointKind
+from frontoffice.audit.models import AuditAction
+from frontoffice.audit.services import audit_record
 from frontoffice.errors import ApplicationError
 from inquiries.models import (
     Inquiry,
@@ -209,7 +211,8 @@ def tickets_read(*, path: Path) -> list[Ticket]:
     errors: list[str] = []
     seen: dict[str, int] = {}
     with handle:
-        reader = csv.DictReader(handle)
+        # strict: a file cut inside a quoted cell is an error, not a shorter last row.
+        reader = csv.DictReader(handle, strict=True)
         try:
             header = reader.fieldnames or []
             missing = [name for name in COLUMNS if name not in header]
@@ -220,6 +223,8 @@ def tickets_read(*, path: Path) -> list[Ticket]:
             for row in reader:
                 if None in row:
                     errors.append(f"line {line}: more values than columns.")
+                if any("\x00" in value for value in row.values() if isinstance(value, str)):
+                    errors.append(f"line {line}: a NUL character (not a text CSV).")
                 ticket, row_errors = _ticket(line, row)
                 errors.extend(row_errors)
                 if ticket is not None:
@@ -231,8 +236,11 @@ def tickets_read(*, path: Path) -> list[Ticket]:
                     seen[ticket.ticket_id] = line
                     tickets.append(ticket)
                 line = reader.line_num + 1
-        except (csv.Error, UnicodeDecodeError) as exc:
-            errors.append(f"line {reader.line_num}: unreadable CSV ({exc}).")
+        except UnicodeDecodeError as exc:
+            # Decoded a block at a time: where in the file is not known, what is wrong is.
+            errors.append(f"the file is not UTF-8 text ({exc.reason}): save it as UTF-8 CSV.")
+        except csv.Error as exc:  # a cell past the csv module's limit, a cut quoted cell
+            errors.append(f"line {reader.line_num + 1}: unreadable CSV ({exc}).")
     records = {}
     for ticket in tickets:
         if ticket.email in records:
@@ -355,6 +363,17 @@ def tickets_import(
             cause="support ticket import: bought a product",
         )
         _write(new, contact_of=contact_of, opened_at=opened_at, result=result, report=report)
+        if new:
+            # One audit entry for the run (the import writes in bulk; no run row to point at).
+            audit_record(
+                action=AuditAction.IMPORT,
+                target=None,
+                target_repr=f"Support ticket import: {result.inquiries_created} inquiries",
+                changes={
+                    "contacts_created": [None, result.contacts_created],
+                    "inquiries_created": [None, result.inquiries_created],
+                },
+            )
     return result
 
 

@@ -58,6 +58,8 @@ from accounts import roles
 from accounts import services as accounts_services
 from accounts.bulk import lookup_chunks, one_of
 from accounts.models import Account, Team
+from frontoffice.audit.models import AuditAction
+from frontoffice.audit.services import audit_record
 from frontoffice.errors import ApplicationError
 from pipeline import quotes
 from pipeline.deals import stage_probability
@@ -196,18 +198,27 @@ def _rows(folder: Path, file_name: str, problems: _Problems) -> list[tuple[int, 
     except UnicodeDecodeError as exc:
         problems.add(file_name, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
         return []
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in reader.fieldnames or []]
-    missing = [name for name in FILES[file_name] if name not in header]
-    if missing:
-        problems.add(file_name, 1, f"missing column(s): {', '.join(missing)}")
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        problems.add(file_name, line, "a NUL character: not a text CSV")
         return []
-    reader.fieldnames = header
+    # strict: a file cut inside a quoted cell is an error, not a shorter last row.
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     rows = []
-    for record in reader:
-        values = {key: (value or "").strip() for key, value in record.items() if key is not None}
-        if any(values.values()):
-            rows.append((reader.line_num, values))
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+        missing = [name for name in FILES[file_name] if name not in header]
+        if missing:
+            problems.add(file_name, 1, f"missing column(s): {', '.join(missing)}")
+            return []
+        reader.fieldnames = header
+        for record in reader:
+            values = {k: (value or "").strip() for k, value in record.items() if k is not None}
+            if any(values.values()):
+                rows.append((reader.line_num, values))
+    except csv.Error as exc:  # a cell past the csv module's limit, a cut quoted cell
+        problems.add(file_name, reader.line_num + 1, f"unreadable CSV ({exc})")
+        return []
     return rows
 
 
@@ -645,4 +656,16 @@ def deals_import_maven(
         writer.write_products()
         writer.write_deals()
         writer.write_customers()
+        if not dry_run and (result.deals_created or result.accounts_created):
+            # One audit entry for the run (the import writes in bulk; no run row to point at).
+            audit_record(
+                action=AuditAction.IMPORT,
+                target=None,
+                target_repr=f"Maven CRM import: {result.deals_created} deals",
+                changes={
+                    "accounts_created": [None, result.accounts_created],
+                    "deals_created": [None, result.deals_created],
+                    "users_created": [None, result.users_created],
+                },
+            )
     return result

@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from accounts import services as accounts_services
 from accounts.models import TouchpointChannel, TouchpointKind
+from frontoffice.audit.models import AuditAction
+from frontoffice.audit.services import audit_delete, audit_record, created, diff, field_values
 from frontoffice.errors import ApplicationError, ConflictError, PermissionDeniedError
 from frontoffice.validation import full_clean_or_400
 from pipeline import deal_stages
@@ -36,6 +38,8 @@ DEAL_FIELDS = (
     "campaign",
 )
 REASON_MAX_LENGTH = 500
+# What the audit log records of a deal on create and delete.
+DEAL_AUDIT_FIELDS = (*DEAL_FIELDS, "stage")
 
 
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
@@ -132,6 +136,12 @@ def deal_create(
             deal=deal, from_stage="", to_stage=stage, amount=deal.amount, actor=actor, created_at=at
         )
         _record_touchpoint(deal, summary=f"Deal opened: {deal.name}", actor=actor, at=at)
+        audit_record(
+            action=AuditAction.CREATE,
+            target=deal,
+            actor=actor,
+            changes=created(field_values(deal, DEAL_AUDIT_FIELDS)),
+        )
     return deal
 
 
@@ -158,12 +168,21 @@ def deal_update(*, deal: Deal, actor=None, **changes: Any) -> Deal:
     fields = set(changes) | ({"account"} if deal.account_id != account_before else set())
     full_clean_or_400(deal)
     with transaction.atomic():
-        # The stored stage, locked: a deal won meanwhile keeps the amount of its order.
-        stored = Deal.objects.select_for_update().only("stage").get(pk=deal.pk)
+        # The stored stage, locked: a deal won meanwhile keeps the amount of its order. The
+        # stored values of the changed fields are what the audit log compares with.
+        stored = Deal.objects.select_for_update().only("stage", *fields).get(pk=deal.pk)
         _check(deal, changed=fields, closed=stored.is_closed)
         if fields:
             deal.save(update_fields=[*sorted(fields), "updated_at"])
+            changes = diff(field_values(stored, sorted(fields)), field_values(deal, sorted(fields)))
+            if changes:
+                audit_record(action=AuditAction.UPDATE, target=deal, actor=actor, changes=changes)
     return deal
+
+
+def deal_delete(*, deal: Deal, actor=None) -> None:
+    """Delete a deal and its stage history (the Admin's; refused while quotes reference it)."""
+    audit_delete(instance=deal, fields=DEAL_AUDIT_FIELDS, actor=actor)
 
 
 def deal_move(
@@ -252,6 +271,12 @@ def deal_move(
             note=note,
             created_at=at,
         )
+        audit_record(
+            action=AuditAction.STATE_CHANGE,
+            target=deal,
+            actor=actor,
+            changes={"stage": [from_stage, to_stage]},
+        )
         # A stall ends with the move: the deal starts its new stage afresh.
         deal.stalls.filter(ended_at__isnull=True).update(ended_at=at)
         summary = f"Deal {deal.name}: {from_stage} → {to_stage}"
@@ -302,7 +327,7 @@ def _record_order(deal: Deal, *, actor, at: datetime) -> None:
             contact=deal.contact, to_stage="customer", actor=actor, cause=cause, at=at
         )
     if deal.account is not None:
-        accounts_services.account_become_customer(account=deal.account, at=at)
+        accounts_services.account_become_customer(account=deal.account, at=at, actor=actor)
 
 
 def deal_touch(*, deal: Deal, at: datetime | None = None) -> None:

@@ -126,6 +126,9 @@ from django.utils import timezone
 
 from accounts import bulk
 from accounts.models import JourneyStage, TouchpointChannel, TouchpointKind
+from frontoffice.audit.models import AuditAction
+from frontoffice.audit.services import audit_record
+from frontoffice.csv_safety import SafeCsvWriter
 from frontoffice.errors import ApplicationError
 from pipeline.models import Campaign, LeadImport
 from pipeline.services import campaign_create
@@ -176,9 +179,18 @@ def decode_lead_file(content: bytes, *, encoding: str = "auto") -> tuple[str, st
     failures = []
     for candidate in candidates:
         try:
-            return content.decode(candidate), candidate
+            text = content.decode(candidate)
         except UnicodeDecodeError as exc:
             failures.append(f"not {candidate} (line {_line_of(content, exc.start)})")
+            continue
+        if "\x00" in text:
+            # No text CSV has one: a binary file, or UTF-16 without its byte order mark.
+            line = text.count("\n", 0, text.index("\x00")) + 1
+            raise _file_error(
+                f"Line {line} holds a NUL character: this is not a text CSV (UTF-16 needs its "
+                "byte order mark). Save it as UTF-8 or Shift_JIS CSV."
+            )
+        return text, candidate
     raise _file_error(
         "The file cannot be read as text: "
         + "; ".join(failures)
@@ -633,7 +645,8 @@ def read_lead_file(
     text, used_encoding = decode_lead_file(content, encoding=encoding)
     text = text.removeprefix("\ufeff")
     delimiter = _delimiter_of(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: a file cut inside a quoted cell is an error, not a shorter last row.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     approximate_total = text.count("\n") + 1
     dates = _Dates()
     parsed: ParsedFile | None = None
@@ -694,7 +707,8 @@ class LeadImportOutcome:
         header = self.parsed.header
         reason_column = REASON_COLUMN if REASON_COLUMN not in header else "reject_reason"
         out = io.StringIO()
-        writer = csv.writer(out, delimiter=self.parsed.delimiter, lineterminator="\r\n")
+        # The original cells go back out: one like `=cmd|...` must not run when opened.
+        writer = SafeCsvWriter(out, delimiter=self.parsed.delimiter, lineterminator="\r\n")
         writer.writerow([*header, reason_column])
         for row in self.parsed.rejected:
             cells = row.cells + [""] * (len(header) - len(row.cells))
@@ -764,6 +778,18 @@ def leads_import(
             dry_run=dry_run,
             progress=progress,
         )
+        if not dry_run:
+            # One audit entry per file, not per row: the run row lists what it wrote.
+            audit_record(
+                action=AuditAction.IMPORT,
+                target=lead_import,
+                actor=actor,
+                changes={
+                    "created_contacts": [None, lead_import.created_contacts],
+                    "matched_contacts": [None, lead_import.matched_contacts],
+                    "new_accounts": [None, outcome.new_accounts],
+                },
+            )
         lead_import.duration_ms = _elapsed_ms(started)
         lead_import.save(
             update_fields=["created_contacts", "matched_contacts", "merged_rows", "duration_ms"]

@@ -35,6 +35,7 @@ from django.db.models.functions import Power
 from django.utils import timezone
 
 from accounts.models import Contact, JourneyStage, Touchpoint
+from frontoffice import background
 from frontoffice.errors import ApplicationError
 from pipeline.models import LeadScore, LeadScoreChange, ScoringRule
 from pipeline.scoring_sql import EpochDays, insert_rows
@@ -47,6 +48,12 @@ SCORED_STAGES: tuple[str, ...] = (JourneyStage.AWARENESS, JourneyStage.LEAD, Jou
 # bound-parameter limits when ids are listed).
 CHUNK_SIZE = 10_000
 CENT = Decimal("0.01")
+# A rule's points, either way: a score is a sum of these, stored in 10 digits with cents.
+MAX_RULE_POINTS = 1000
+# What LeadScore.score (max_digits=10, decimal_places=2) can hold. A sum past it (a behaviour
+# rule counted over a very long timeline) is stored at the bound: SQLite would keep a number it
+# cannot read back and PostgreSQL would refuse the whole chunk.
+MAX_SCORE = Decimal("99999999.99")
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 FIT_LOOKUPS: dict[str, str] = {
@@ -182,7 +189,8 @@ def _breakdown(
         {"rule": rule.pk, "name": rule.name, "kind": rule.kind, "points": float(points)}
         for points, rule in entries
     ]
-    return sum((points for points, _rule in entries), Decimal("0.00")), breakdown
+    total = sum((points for points, _rule in entries), Decimal("0.00"))
+    return max(-MAX_SCORE, min(total, MAX_SCORE)), breakdown
 
 
 def _chunks(contact_ids: Iterable[int] | None) -> Iterator[tuple[Q, Q]]:
@@ -295,6 +303,9 @@ def rule_errors(values: Mapping[str, Any]) -> dict[str, list[str]]:
     """What is wrong with a rule's shape: fit rules need attribute, operator and value and look
     at no touchpoint; behaviour rules look at touchpoints only. Pure, for the service and forms."""
     errors: dict[str, list[str]] = {}
+    points = values.get("points")
+    if isinstance(points, int) and abs(points) > MAX_RULE_POINTS:
+        errors["points"] = [f"From -{MAX_RULE_POINTS} to {MAX_RULE_POINTS}."]
     if values.get("kind") == ScoringRule.Kind.FIT:
         for name in FIT_FIELDS:
             if not str(values.get(name) or "").strip():
@@ -313,9 +324,9 @@ def schedule_full_rescore() -> None:
     """Rescore (and screen) everyone once the current transaction commits."""
     from pipeline.tasks import rescore_all  # the tasks module imports this one
 
-    # robust: the change is committed; a broker hiccup must not turn it into an error page
-    # (the nightly rescore catches up).
-    transaction.on_commit(lambda: rescore_all.delay(), robust=True)
+    # robust: the change is committed; a failed rescore must not turn it into an error page
+    # (the nightly rescore catches up). A broker outage keeps the task in the outbox.
+    background.schedule(rescore_all, robust=True)
 
 
 def refuse_unknown_fields(changes: Mapping[str, Any], allowed: Iterable[str]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from accounts.models import Touchpoint
+from accounts.models import Account, Contact, Touchpoint
 from accounts.selectors import team_ids_of
 from pipeline.models import DailyReport, Deal, Quote
 
@@ -35,9 +35,10 @@ def _deal_scope(user, *, for_edit: bool) -> Q | None:
         scope |= Q(team__in=team_ids_of(user)) | Q(owner__in=_team_member_ids(user))
     if not for_edit and user.has_perm("pipeline.view_served_customer_deals"):
         handled = Touchpoint.objects.filter(actor=user)
+        # Subqueries, not joins to every deal's contact and account (see inquiries.selectors).
         scope |= (
-            Q(contact__owner=user)
-            | Q(account__owner=user)
+            Q(contact__in=Contact.objects.filter(owner=user).values("pk"))
+            | Q(account__in=Account.objects.filter(owner=user).values("pk"))
             | Q(contact__in=handled.filter(contact__isnull=False).values("contact"))
             | Q(account__in=handled.filter(account__isnull=False).values("account"))
         )

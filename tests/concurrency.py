@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from celery._state import _set_task_join_will_block
 from django.db import connection
 
 from frontoffice.errors import ConflictError
@@ -44,6 +45,12 @@ def all_at_once(
         finally:
             connection.close()  # each thread opened its own connection
 
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [pool.submit(run, index) for index in range(threads)]
-        return [future.result(timeout=timeout) for future in futures]
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            futures = [pool.submit(run, index) for index in range(threads)]
+            return [future.result(timeout=timeout) for future in futures]
+    finally:
+        # Tasks run eagerly set Celery's process-wide "inside a task" flag and put back what they
+        # found: interleaved in threads, the last one can leave it set, and every later
+        # `result.get()` in this process would then refuse to run.
+        _set_task_join_will_block(False)

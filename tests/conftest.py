@@ -109,7 +109,9 @@ ROLE_MIGRATIONS = (
     "pipeline.migrations.0006_sales_roles_and_defaults",
     "pipeline.migrations.0007_daily_report_history",
     "inquiries.migrations.0002_roles",
+    "inquiries.migrations.0007_faq_roles",
     "frontoffice.migrations.0002_roles",
+    "frontoffice.migrations.0003_audit_log",
 )
 
 

@@ -15,7 +15,12 @@ from accounts.models import (
     TouchpointChannel,
     TouchpointKind,
 )
-from frontoffice.api.serializers import IdField, StrictModelSerializer, StrictSerializer
+from frontoffice.api.serializers import (
+    BoundedDateTimeField,
+    IdField,
+    StrictModelSerializer,
+    StrictSerializer,
+)
 
 User = get_user_model()
 
@@ -188,7 +193,7 @@ class TouchpointSerializer(StrictModelSerializer):
 class TouchpointCreateSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=TouchpointKind.choices)
     channel = serializers.ChoiceField(choices=TouchpointChannel.choices)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = BoundedDateTimeField(required=False)
     contact = IdField(queryset=Contact.objects.all(), allow_null=True, required=False)
     account = IdField(queryset=Account.objects.all(), allow_null=True, required=False)
     campaign = IdField(queryset=_campaigns(), allow_null=True, required=False)
@@ -294,7 +299,7 @@ class TouchpointBatchItemSerializer(StrictSerializer):
 
     kind = serializers.ChoiceField(choices=BATCH_KINDS)
     channel = serializers.ChoiceField(choices=TouchpointChannel.choices)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = BoundedDateTimeField(required=False)
     email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

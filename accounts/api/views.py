@@ -60,10 +60,13 @@ class AccountViewSet(TimelineMixin, ServiceModelViewSet):
         return selectors.account_list()
 
     def create_object(self, data):
-        return services.account_create(**data)
+        return services.account_create(**data, actor=self.request.user)
 
     def update_object(self, instance, data):
-        return services.account_update(account=instance, **data)
+        return services.account_update(account=instance, actor=self.request.user, **data)
+
+    def perform_destroy(self, instance):
+        services.account_delete(account=instance, actor=self.request.user)
 
     @extend_schema(responses=TouchpointSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], filterset_class=None, ordering_fields=None)
@@ -123,7 +126,10 @@ class ContactViewSet(TimelineMixin, ServiceModelViewSet):
         return services.contact_create(**data, actor=self.request.user, cause="created via API")
 
     def update_object(self, instance, data):
-        return services.contact_update(contact=instance, **data)
+        return services.contact_update(contact=instance, actor=self.request.user, **data)
+
+    def perform_destroy(self, instance):
+        services.contact_delete(contact=instance, actor=self.request.user)
 
     @extend_schema(responses=TouchpointSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], filterset_class=None, ordering_fields=None)
@@ -278,7 +284,7 @@ class TeamViewSet(ServiceModelViewSet):
         return selectors.team_list()
 
     def create_object(self, data):
-        return services.team_save(**data)
+        return services.team_save(**data, actor=self.request.user)
 
     def update_object(self, instance, data):
         values = {
@@ -287,7 +293,7 @@ class TeamViewSet(ServiceModelViewSet):
             "supervisor": data.get("supervisor", instance.supervisor),
             "members": data.get("members"),
         }
-        return services.team_save(team=instance, **values)
+        return services.team_save(team=instance, **values, actor=self.request.user)
 
 
 class StaffViewSet(viewsets.ReadOnlyModelViewSet):

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_filters.fields import DateRangeField
+from django_filters.rest_framework import DjangoFilterBackend
 
 
 class TextSearchFilter(django_filters.CharFilter):
@@ -82,3 +83,22 @@ class StrictBooleanField(forms.NullBooleanField):
 
 class BooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
+
+
+class FilterBackend(DjangoFilterBackend):
+    """An empty query parameter (`?owner=`, as a form sends a field left blank) means that
+    filter is not set, for every filter alike: the stock fields differ (a blank multiple choice
+    is a 400, a blank date is ignored). The schema says so (`allowEmptyValue`)."""
+
+    def get_filterset_kwargs(self, request, queryset, view):
+        kwargs = super().get_filterset_kwargs(request, queryset, view)
+        given = kwargs["data"]
+        data = given.copy()
+        for key in given:
+            values = [value for value in given.getlist(key) if value != ""]
+            if values:
+                data.setlist(key, values)
+            else:
+                del data[key]
+        kwargs["data"] = data
+        return kwargs

@@ -30,3 +30,11 @@ class RolePermission(permissions.DjangoModelPermissions):
         if action_perms is not None:
             return request.user.has_perms(action_perms)
         return super().has_permission(request, view)
+
+    def _queryset(self, view):
+        # Only the model matters here. A view that names it (`permission_model`) is spared
+        # building its visibility-scoped queryset (with its own queries) twice per request.
+        model = getattr(view, "permission_model", None)
+        if model is not None:
+            return model._default_manager.none()
+        return super()._queryset(view)

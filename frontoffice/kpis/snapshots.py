@@ -8,26 +8,23 @@ killed half-way leaves the previous snapshot (or none) and never a partial one.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from time import perf_counter
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
 from accounts.models import Team
+from frontoffice import background
 from frontoffice.errors import ApplicationError
 from frontoffice.kpis import bottleneck, engine
 from frontoffice.kpis.periods import Period, Scope
 from frontoffice.models import KpiRun, KpiSnapshot, ScopeKind
 
-logger = logging.getLogger(__name__)
-
 BROKER_DOWN_MESSAGE = (
-    "The task broker is unreachable: the run stays queued. Start it again from the admin "
-    "(recompute) or the compute_kpis command once the broker is back."
+    "The task queue is unreachable: the run stays queued and is sent to a worker when the "
+    "queue is back."
 )
 
 
@@ -125,20 +122,23 @@ def kpi_run_create(*, period: Period, scope: Scope, actor=None) -> KpiRun:
 def _send(run: KpiRun) -> None:
     from frontoffice.tasks import compute_kpis
 
-    try:
-        compute_kpis.delay(
-            period_of(run).label, scope_kind=run.scope_kind, scope_key=run.scope_key, run_id=run.pk
-        )
-    except BrokerError as exc:
-        logger.warning("KPI run %s not sent: %s", run.pk, exc)
+    arguments = {
+        "period": period_of(run).label,
+        "scope_kind": run.scope_kind,
+        "scope_key": run.scope_key,
+        "run_id": run.pk,
+    }
+    # Kept in the outbox when the broker is down: the run says so until a worker takes it.
+    if not background.publish(compute_kpis, kwargs=arguments):
         KpiRun.objects.filter(pk=run.pk, status=KpiRun.Status.QUEUED).update(
-            error=f"{BROKER_DOWN_MESSAGE} ({exc})"
+            error=BROKER_DOWN_MESSAGE
         )
 
 
 def kpi_run_queue(*, period: Period, scope: Scope, actor=None) -> KpiRun:
     """Create a queued run and send ``compute_kpis`` for it once the transaction commits.
-    If the broker is down the run stays queued, with the reason in its `error`."""
+    If the broker is down the run stays queued, with the reason in its `error`, and the task
+    waits in the outbox until the broker is back."""
     run = kpi_run_create(period=period, scope=scope, actor=actor)
     # robust: a failure to send (or, with no broker, of the eager run itself, which marks the
     # run failed) must not undo or fail the request that queued it.

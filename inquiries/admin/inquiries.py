@@ -15,7 +15,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
-from frontoffice.admin_actions import ReadOnlyAdminMixin, run_action_form
+from frontoffice.admin_actions import ReadOnlyAdminMixin, export_csv_action, run_action_form
+from frontoffice.audit.admin import AuditTrailAdminMixin
 from frontoffice.errors import ApplicationError
 from inquiries import channels, services
 from inquiries.api.inquiries import sla_state_of
@@ -146,8 +147,9 @@ class InquiryAdminForm(forms.ModelForm):
 
 
 @admin.register(Inquiry)
-class InquiryAdmin(admin.ModelAdmin):
+class InquiryAdmin(AuditTrailAdminMixin, admin.ModelAdmin):
     form = InquiryAdminForm
+    audit_fields = services.AUDIT_FIELDS
     list_display = [
         "__str__",
         "status",
@@ -173,7 +175,27 @@ class InquiryAdmin(admin.ModelAdmin):
     autocomplete_fields = ["contact", "deal"]
     date_hierarchy = "created_at"
     inlines = [MessageInline, StatusChangeInline, AssignmentInline]
-    actions = ["assign_to_me", "assign", "move_status", "log_call"]
+    actions = ["assign_to_me", "assign", "move_status", "log_call", "export_csv"]
+    export_csv = export_csv_action(
+        file_prefix="inquiries",
+        columns=[
+            ("id", "id"),
+            ("subject", "subject"),
+            ("status", "status"),
+            ("channel", "channel"),
+            ("priority", "priority"),
+            ("category", "category"),
+            ("contact", "contact__name"),
+            ("contact_email", "contact__email"),
+            ("account", "account__name"),
+            ("team", "team__name"),
+            ("assignee", "assignee__username"),
+            ("created_at", "created_at"),
+            ("first_responded_at", "first_responded_at"),
+            ("resolved_at", "resolved_at"),
+            ("closed_at", "closed_at"),
+        ],
+    )
 
     def get_queryset(self, request):
         return inquiries_visible_to(request.user, super().get_queryset(request))

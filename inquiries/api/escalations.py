@@ -27,7 +27,12 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.models import Team
 from frontoffice.api.filters import BooleanFilter, IdFilter
-from frontoffice.api.serializers import IdField, StrictModelSerializer, StrictSerializer
+from frontoffice.api.serializers import (
+    BoundedDateTimeField,
+    IdField,
+    StrictModelSerializer,
+    StrictSerializer,
+)
 from frontoffice.api.viewsets import ServiceModelViewSet
 from inquiries import escalations
 from inquiries.models import (
@@ -79,7 +84,9 @@ class EscalationSerializer(serializers.ModelSerializer):
     inquiry_subject = serializers.CharField(source="inquiry.subject", read_only=True)
     requested_by_name = serializers.SerializerMethodField()
     owner_name = serializers.SerializerMethodField()
-    to_team_name = serializers.CharField(source="to_team.name", read_only=True, default=None)
+    to_team_name = serializers.CharField(
+        source="to_team.name", read_only=True, allow_null=True, default=None
+    )
     is_overdue = serializers.SerializerMethodField()
 
     class Meta:
@@ -146,7 +153,7 @@ class EscalateSerializer(StrictSerializer):
         help_text="Instructions and approval: the supervisor or manager to ask "
         "(default: the supervisor of the inquiry's team).",
     )
-    due_at = serializers.DateTimeField(
+    due_at = BoundedDateTimeField(
         required=False,
         allow_null=True,
         default=None,
@@ -195,7 +202,7 @@ class EscalationFilter(django_filters.FilterSet):
         model = Escalation
         fields = ["requested_by", "status", "kind", "inquiry", "level", "overdue"]
 
-    def filter_requested_by(self, queryset, name, value):
+    def filter_requested_by(self, queryset, name, value: str):
         return queryset  # the scope is chosen in the view's get_queryset
 
     def filter_overdue(self, queryset, name, value):

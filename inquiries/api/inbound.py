@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers, status
+from rest_framework import parsers, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from frontoffice.api.parsers import JSONParser
 from frontoffice.api.serializers import (
+    BoundedDateTimeField,
     FormReceivedSerializer,
     PublicFormSerializer,
     StrictSerializer,
@@ -50,7 +52,7 @@ class ChatMessageSerializer(StrictSerializer):
     channel_key = _key_field()
     conversation_id = serializers.CharField(max_length=200)
     message = serializers.CharField(max_length=20000)
-    sent_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    sent_at = BoundedDateTimeField(required=False, allow_null=True, default=None)
     customer = ChatCustomerSerializer(
         required=False,
         help_text="Who writes (needed on a conversation's first message to find the customer).",
@@ -124,6 +126,8 @@ class WebFormView(APIView):
     permission_classes = [permissions.AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "lead_capture"
+    # A campaign's HTML form may post here directly, as well as a script with JSON.
+    parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
 
     @extend_schema(
         request=WebFormSerializer,

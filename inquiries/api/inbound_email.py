@@ -14,7 +14,7 @@ import hmac
 from django.conf import settings
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, parsers, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -166,10 +166,8 @@ class InboundEmailView(APIView):
                 InboundEmailErrorSerializer, description="Larger than the size cap."
             ),
         },
-        parameters=[
-            OpenApiParameter(INBOUND_KEY_HEADER, str, OpenApiParameter.HEADER, required=True)
-        ],
-        auth=[],
+        # The shared secret is this operation's security scheme (settings: APPEND_COMPONENTS).
+        auth=[{"inboundEmailKey": []}],
     )
     def post(self, request):
         raw = _raw_message(request)

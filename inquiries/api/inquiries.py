@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from accounts.models import Contact, Team
+from frontoffice import background
 from frontoffice.api.filters import BooleanFilter, DayRangeFilter, IdFilter, TextSearchFilter
 from frontoffice.api.serializers import IdField, StrictModelSerializer, StrictSerializer
 from frontoffice.api.viewsets import ServiceModelViewSet
@@ -149,11 +150,17 @@ class InquirySerializer(StrictModelSerializer):
     priority = serializers.ChoiceField(choices=InquiryPriority.choices, required=False)
     contact_name = serializers.CharField(source="contact.name", read_only=True)
     contact_email = serializers.CharField(source="contact.email", read_only=True)
-    account_name = serializers.CharField(source="account.name", read_only=True, default=None)
+    account_name = serializers.CharField(
+        source="account.name", read_only=True, allow_null=True, default=None
+    )
     assignee_name = serializers.SerializerMethodField()
     source_rep_name = serializers.SerializerMethodField()
-    team_name = serializers.CharField(source="team.name", read_only=True, default=None)
-    deal_name = serializers.CharField(source="deal.name", read_only=True, default=None)
+    team_name = serializers.CharField(
+        source="team.name", read_only=True, allow_null=True, default=None
+    )
+    deal_name = serializers.CharField(
+        source="deal.name", read_only=True, allow_null=True, default=None
+    )
     sla_state = serializers.SerializerMethodField()
     next_moves = serializers.SerializerMethodField()
 
@@ -242,7 +249,7 @@ class PhoneCallSerializer(serializers.ModelSerializer):
 class MessageSerializer(serializers.ModelSerializer):
     author_name = serializers.SerializerMethodField()
     author_contact_name = serializers.CharField(
-        source="author_contact.name", read_only=True, default=None
+        source="author_contact.name", read_only=True, allow_null=True, default=None
     )
     phone_call = serializers.SerializerMethodField()
 
@@ -278,6 +285,21 @@ class MessageSerializer(serializers.ModelSerializer):
         except PhoneCall.DoesNotExist:
             return None
         return PhoneCallSerializer(call).data
+
+
+class SentReplySerializer(MessageSerializer):
+    """The reply as stored, and whether the work of sending it reached the task queue."""
+
+    queued = serializers.BooleanField(
+        read_only=True,
+        help_text="False when the task queue was unreachable: the email waits and is sent "
+        "when the queue is back.",
+    )
+    detail = serializers.CharField(read_only=True, help_text="Why `queued` is false, or empty.")
+
+    class Meta(MessageSerializer.Meta):
+        fields = [*MessageSerializer.Meta.fields, "queued", "detail"]
+        read_only_fields = fields
 
 
 class InquiryDetailSerializer(InquirySerializer):
@@ -406,8 +428,12 @@ class AssignmentSerializer(serializers.ModelSerializer):
     actor_name = serializers.SerializerMethodField()
     from_assignee_name = serializers.SerializerMethodField()
     to_assignee_name = serializers.SerializerMethodField()
-    team_name = serializers.CharField(source="team.name", read_only=True, default=None)
-    rule_name = serializers.CharField(source="rule.name", read_only=True, default=None)
+    team_name = serializers.CharField(
+        source="team.name", read_only=True, allow_null=True, default=None
+    )
+    rule_name = serializers.CharField(
+        source="rule.name", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = InquiryAssignment
@@ -485,9 +511,11 @@ class SlaFilter(django_filters.ChoiceFilter):
 
 class InquiryFilter(django_filters.FilterSet):
     q = TextSearchFilter(search_fields=("subject", "contact__name", "contact__email"))
-    status = django_filters.MultipleChoiceFilter(choices=InquiryStatus.choices)
-    channel = django_filters.MultipleChoiceFilter(choices=InquiryChannel.choices)
-    priority = django_filters.MultipleChoiceFilter(choices=InquiryPriority.choices)
+    # Columns of the inquiry itself: no duplicates to remove (the default DISTINCT made every
+    # filtered queue and its count sort the whole scope).
+    status = django_filters.MultipleChoiceFilter(choices=InquiryStatus.choices, distinct=False)
+    channel = django_filters.MultipleChoiceFilter(choices=InquiryChannel.choices, distinct=False)
+    priority = django_filters.MultipleChoiceFilter(choices=InquiryPriority.choices, distinct=False)
     category = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
     team = IdFilter(field_name="team_id")
     assignee = AssigneeFilter(help_text="A user id, or `me`.")
@@ -524,6 +552,22 @@ class InquiryFilter(django_filters.FilterSet):
 
 # --- Views --------------------------------------------------------------------------------------
 
+# What a page of the list reads: the inquiry and the names of its related rows
+# (InquirySerializer).
+INQUIRY_LIST_COLUMNS = (
+    *(field.name for field in Inquiry._meta.concrete_fields),
+    "contact__name",
+    "contact__email",
+    "account__name",
+    *(
+        f"{user}__{name}"
+        for user in ("assignee", "source_rep")
+        for name in ("username", "first_name", "last_name")
+    ),
+    "team__name",
+    "deal__name",
+)
+
 # Actions that change the inquiry: the caller must be able to work on it, not only see it.
 WRITE_ACTIONS = frozenset(
     {
@@ -546,6 +590,7 @@ class InquiryViewSet(EscalateActionMixin, ServiceModelViewSet):
     logged (read-only), the admin all. The status changes only through `move` (and escalations),
     the assignee only through `take` and `assign`."""
 
+    permission_model = Inquiry  # see RolePermission._queryset
     serializer_class = InquirySerializer
     create_serializer_class = InquiryCreateSerializer
     filterset_class = InquiryFilter
@@ -580,6 +625,9 @@ class InquiryViewSet(EscalateActionMixin, ServiceModelViewSet):
         queryset = Inquiry.objects.select_related(
             "contact", "account", "assignee", "team", "source_rep", "deal"
         ).annotate(priority_rank=rank)
+        if self.action == "list":
+            # A page shows only the names of the related rows: load those columns alone.
+            queryset = queryset.only(*INQUIRY_LIST_COLUMNS)
         if self.action == "retrieve":
             queryset = queryset.prefetch_related(
                 Prefetch("messages", queryset=_thread(Message.objects.all()))
@@ -628,19 +676,23 @@ class InquiryViewSet(EscalateActionMixin, ServiceModelViewSet):
 
     @extend_schema(
         request=ReplySerializer,
-        responses={201: MessageSerializer, 400: None, 403: None, 404: None},
+        responses={201: SentReplySerializer, 400: None, 403: None, 404: None},
     )
     @action(detail=True, methods=["post"], required_permissions=["inquiries.answer_inquiry"])
     def reply(self, request, pk=None):
         """Answer the customer by the inquiry's channel (email replies are sent after commit).
-        The first reply is the first response and opens a new inquiry."""
+        The first reply is the first response and opens a new inquiry. With the task queue
+        down the reply is stored and its email kept for later: `queued` is false."""
         inquiry = self.get_object()
         serializer = ReplySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        message = channels.inquiry_reply_send(
-            inquiry=inquiry, author=request.user, **serializer.validated_data
-        )
-        return self._message_response(message)
+        with background.tasks_kept() as kept:
+            message = channels.inquiry_reply_send(
+                inquiry=inquiry, author=request.user, **serializer.validated_data
+            )
+        fresh = _thread(Message.objects.filter(pk=message.pk)).get()
+        fresh.queued, fresh.detail = not kept, background.KEPT_DETAIL if kept else ""
+        return Response(SentReplySerializer(fresh).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=NoteSerializer,
@@ -757,7 +809,9 @@ def _thread(queryset: QuerySet[Message]) -> QuerySet[Message]:
 
 class SavedReplySerializer(StrictModelSerializer):
     team = IdField(queryset=Team.objects.all(), allow_null=True, required=False)
-    team_name = serializers.CharField(source="team.name", read_only=True, default=None)
+    team_name = serializers.CharField(
+        source="team.name", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = SavedReply

@@ -7,6 +7,14 @@ from inquiries.models.escalations import (
     EscalationKind,
     EscalationStatus,
 )
+from inquiries.models.faq import (
+    FaqCandidate,
+    FaqCandidateChange,
+    FaqCandidateMember,
+    FaqCandidateStatus,
+    FaqEntry,
+    FaqMethod,
+)
 from inquiries.models.inquiries import (
     Inquiry,
     InquiryAssignment,
@@ -27,6 +35,12 @@ __all__ = [
     "EscalationChange",
     "EscalationKind",
     "EscalationStatus",
+    "FaqCandidate",
+    "FaqCandidateChange",
+    "FaqCandidateMember",
+    "FaqCandidateStatus",
+    "FaqEntry",
+    "FaqMethod",
     "InboundChannel",
     "Inquiry",
     "InquiryAssignment",

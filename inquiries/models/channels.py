@@ -36,7 +36,7 @@ class InboundChannel(models.Model):
     )
     category = models.CharField(_("default category"), max_length=100, blank=True, default="")
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -73,7 +73,12 @@ class QuarantinedEmail(models.Model):
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     reprocessed_at = models.DateTimeField(_("reprocessed at"), null=True, blank=True)
     reprocessed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reprocessed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     message = models.ForeignKey(
         "inquiries.Message",
@@ -99,9 +104,9 @@ class MailboxCursor(models.Model):
     """How far the IMAP poller has read a mailbox (UIDVALIDITY and the last UID taken)."""
 
     mailbox = models.CharField(_("mailbox"), max_length=300, unique=True)
-    uid_validity = models.BigIntegerField(default=0)
-    last_uid = models.BigIntegerField(default=0)
-    polled_at = models.DateTimeField(null=True, blank=True)
+    uid_validity = models.BigIntegerField(_("UIDVALIDITY"), default=0)
+    last_uid = models.BigIntegerField(_("last UID"), default=0)
+    polled_at = models.DateTimeField(_("polled at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("mailbox cursor")

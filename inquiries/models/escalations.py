@@ -106,6 +106,8 @@ class Escalation(models.Model):
             models.Index(fields=["owner", "status", "due_at"], name="escalation_owner_idx"),
             models.Index(fields=["inquiry", "created_at"], name="escalation_inquiry_idx"),
             models.Index(fields=["status", "due_at"], name="escalation_due_idx"),
+            # The inquiries escalated to a team (in its members' queue), from the index alone.
+            models.Index(fields=["to_team", "inquiry"], name="escalation_team_inquiry_idx"),
         ]
 
     def __str__(self) -> str:
@@ -113,9 +115,13 @@ class Escalation(models.Model):
 
 
 class EscalationChange(models.Model):
-    escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="changes")
-    from_status = models.CharField(max_length=20, choices=EscalationStatus.choices, blank=True)
-    to_status = models.CharField(max_length=20, choices=EscalationStatus.choices)
+    escalation = models.ForeignKey(
+        Escalation, verbose_name=_("escalation"), on_delete=models.CASCADE, related_name="changes"
+    )
+    from_status = models.CharField(
+        _("from status"), max_length=20, choices=EscalationStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to status"), max_length=20, choices=EscalationStatus.choices)
     created_at = models.DateTimeField(_("at"), default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

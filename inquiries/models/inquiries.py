@@ -190,9 +190,13 @@ class Inquiry(models.Model):
 
 
 class InquiryStatusChange(models.Model):
-    inquiry = models.ForeignKey(Inquiry, on_delete=models.CASCADE, related_name="status_changes")
-    from_status = models.CharField(max_length=20, choices=InquiryStatus.choices, blank=True)
-    to_status = models.CharField(max_length=20, choices=InquiryStatus.choices)
+    inquiry = models.ForeignKey(
+        Inquiry, verbose_name=_("inquiry"), on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(
+        _("from status"), max_length=20, choices=InquiryStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to status"), max_length=20, choices=InquiryStatus.choices)
     created_at = models.DateTimeField(_("at"), default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -233,28 +237,51 @@ class InquiryStatusChange(models.Model):
 class InquiryAssignment(models.Model):
     """One (re)assignment: who had it, who has it now, by whom or by which rule."""
 
-    inquiry = models.ForeignKey(Inquiry, on_delete=models.CASCADE, related_name="assignments")
+    inquiry = models.ForeignKey(
+        Inquiry, verbose_name=_("inquiry"), on_delete=models.CASCADE, related_name="assignments"
+    )
     from_assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("from assignee"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     to_assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("to assignee"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     team = models.ForeignKey(
-        "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "accounts.Team",
+        verbose_name=_("team"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     rule = models.ForeignKey(
         "inquiries.AssignmentRule",
+        verbose_name=_("rule"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="assignments",
     )
-    note = models.CharField(max_length=500, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -309,15 +336,16 @@ class Message(models.Model):
     # [{"filename": ..., "content_type": ..., "size": bytes}]
     attachments = models.JSONField(_("attachments"), default=list, blank=True)
     # Email threading: our or the sender's Message-ID, and what it answered.
-    email_message_id = models.CharField(max_length=500, blank=True, default="")
-    in_reply_to = models.CharField(max_length=500, blank=True, default="")
-    references = models.TextField(blank=True, default="")
+    email_message_id = models.CharField(_("Message-ID"), max_length=500, blank=True, default="")
+    in_reply_to = models.CharField(_("In-Reply-To"), max_length=500, blank=True, default="")
+    references = models.TextField(_("References"), blank=True, default="")
     is_auto_reply = models.BooleanField(_("automatic reply"), default=False)
     delivery = models.CharField(
         _("delivery"), max_length=10, choices=Delivery.choices, blank=True, default=""
     )
     touchpoint = models.OneToOneField(
         "accounts.Touchpoint",
+        verbose_name=_("timeline entry"),
         on_delete=models.SET_NULL,
         related_name="inquiry_message",
         null=True,
@@ -362,7 +390,9 @@ class PhoneCall(models.Model):
         VOICEMAIL = "voicemail", _("Voicemail")
         CALLBACK = "callback", _("Callback requested")
 
-    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="phone_call")
+    message = models.OneToOneField(
+        Message, verbose_name=_("message"), on_delete=models.CASCADE, related_name="phone_call"
+    )
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
     duration_seconds = models.PositiveIntegerField(
         _("duration (seconds)"), validators=[MaxValueValidator(24 * 3600)]

@@ -42,7 +42,7 @@ class SlaPolicy(models.Model):
     # ISO weekdays (1 = Monday ... 7 = Sunday).
     business_days = models.JSONField(_("business days"), default=default_business_days)
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["priority", "channel", "id"]
@@ -73,13 +73,21 @@ class SlaBreach(models.Model):
         RESOLUTION = "resolution", _("Resolution")
 
     inquiry = models.ForeignKey(
-        "inquiries.Inquiry", on_delete=models.CASCADE, related_name="sla_breaches"
+        "inquiries.Inquiry",
+        verbose_name=_("inquiry"),
+        on_delete=models.CASCADE,
+        related_name="sla_breaches",
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     due_at = models.DateTimeField(_("was due at"))
     detected_at = models.DateTimeField(_("detected at"), default=timezone.now)
     notified = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("notified"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     class Meta:

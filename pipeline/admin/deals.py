@@ -15,7 +15,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from frontoffice.admin_actions import ReadOnlyAdminMixin, run_action_form
+from frontoffice.admin_actions import ReadOnlyAdminMixin, export_csv_action, run_action_form
+from frontoffice.audit.admin import AuditTrailAdminMixin
 from frontoffice.errors import ApplicationError
 from pipeline import deals
 from pipeline.models import (
@@ -102,8 +103,9 @@ class DealMoveForm(forms.Form):
 
 
 @admin.register(Deal)
-class DealAdmin(admin.ModelAdmin):
+class DealAdmin(AuditTrailAdminMixin, admin.ModelAdmin):
     form = DealAdminForm
+    audit_fields = deals.DEAL_AUDIT_FIELDS
     list_display = [
         "name",
         "account",
@@ -153,7 +155,28 @@ class DealAdmin(admin.ModelAdmin):
         ),
     ]
     inlines = [DealStageChangeInline, DealStallInline]
-    actions = ["move_stage"]
+    actions = ["move_stage", "export_csv"]
+    export_csv = export_csv_action(
+        file_prefix="deals",
+        columns=[
+            ("id", "id"),
+            ("name", "name"),
+            ("account", "account__name"),
+            ("contact", "contact__name"),
+            ("stage", "stage"),
+            ("amount", "amount"),
+            ("currency", "currency"),
+            ("probability", "probability"),
+            ("expected_close_on", "expected_close_on"),
+            ("owner", "owner__username"),
+            ("team", "team__name"),
+            ("campaign", "campaign__name"),
+            ("stalled", "is_stalled"),
+            ("lost_reason", "lost_reason"),
+            ("created_at", "created_at"),
+            ("closed_at", "closed_at"),
+        ],
+    )
 
     def get_queryset(self, request):
         return deals_visible_to(request.user, super().get_queryset(request))

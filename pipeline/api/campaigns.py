@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from frontoffice.api.filters import TextSearchFilter
+from frontoffice.api.filters import BooleanFilter, TextSearchFilter
 from frontoffice.api.serializers import IdField, StrictModelSerializer
 from frontoffice.api.viewsets import ServiceModelViewSet
 from pipeline import services
@@ -94,7 +94,7 @@ class LeadFormFilter(django_filters.FilterSet):
     campaign = django_filters.NumberFilter(
         field_name="campaign_id", min_value=1, max_value=2**63 - 1
     )
-    is_active = django_filters.BooleanFilter()
+    is_active = BooleanFilter()
 
     class Meta:
         model = LeadForm

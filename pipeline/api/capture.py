@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers, status
+from rest_framework import parsers, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from frontoffice.api.parsers import JSONParser
 from frontoffice.api.serializers import FormReceivedSerializer, PublicFormSerializer
 from pipeline.capture import lead_capture, lead_form_for_key
 
@@ -39,6 +40,8 @@ class LeadCaptureView(APIView):
     permission_classes = [permissions.AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "lead_capture"
+    # A campaign's HTML form may post here directly, as well as a script with JSON.
+    parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
 
     @extend_schema(
         request=LeadCaptureSerializer,

@@ -73,11 +73,19 @@ class DealSerializer(StrictModelSerializer):
         help_text="ISO 4217 code, e.g. JPY (stored upper-case).",
     )
     probability = serializers.IntegerField(min_value=0, max_value=100, required=False)
-    account_name = serializers.CharField(source="account.name", read_only=True, default=None)
-    contact_name = serializers.CharField(source="contact.name", read_only=True, default=None)
+    account_name = serializers.CharField(
+        source="account.name", read_only=True, allow_null=True, default=None
+    )
+    contact_name = serializers.CharField(
+        source="contact.name", read_only=True, allow_null=True, default=None
+    )
     owner_name = serializers.SerializerMethodField()
-    team_name = serializers.CharField(source="team.name", read_only=True, default=None)
-    campaign_name = serializers.CharField(source="campaign.name", read_only=True, default=None)
+    team_name = serializers.CharField(
+        source="team.name", read_only=True, allow_null=True, default=None
+    )
+    campaign_name = serializers.CharField(
+        source="campaign.name", read_only=True, allow_null=True, default=None
+    )
     next_moves = serializers.SerializerMethodField()
 
     class Meta:
@@ -134,18 +142,30 @@ class DealSerializer(StrictModelSerializer):
     @extend_schema_field(DealMoveOptionSerializer(many=True))
     def get_next_moves(self, obj: Deal) -> list[dict[str, Any]]:
         """The stages the caller's role may move this deal to, and which need a reason."""
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        if user is None or not user.has_perm("pipeline.move_deal"):
-            return []
-        may_reopen = user.has_perm("pipeline.reopen_deal")
-        options = []
-        for stage in deal_stages.allowed_moves(obj.stage):
-            move = deal_stages.classify_move(obj.stage, stage)
-            if move == deal_stages.Move.REOPEN and not may_reopen:
-                continue
-            options.append({"to_stage": stage, "needs_reason": move in deal_stages.REASON_REQUIRED})
-        return options
+        return [dict(option) for option in self._moves_by_stage().get(obj.stage, [])]
+
+    def _moves_by_stage(self) -> dict[str, list[dict[str, Any]]]:
+        # Once per response, not per row: the caller's permissions and each stage's options.
+        if getattr(self, "_moves_cache", None) is None:
+            request = self.context.get("request")
+            user = getattr(request, "user", None)
+            may_move = user is not None and user.has_perm("pipeline.move_deal")
+            may_reopen = may_move and user.has_perm("pipeline.reopen_deal")
+            self._moves_cache = {
+                stage: _move_options(stage, may_reopen=may_reopen) if may_move else []
+                for stage in DealStage.values
+            }
+        return self._moves_cache
+
+
+def _move_options(from_stage: str, *, may_reopen: bool) -> list[dict[str, Any]]:
+    options = []
+    for stage in deal_stages.allowed_moves(from_stage):
+        move = deal_stages.classify_move(from_stage, stage)
+        if move == deal_stages.Move.REOPEN and not may_reopen:
+            continue
+        options.append({"to_stage": stage, "needs_reason": move in deal_stages.REASON_REQUIRED})
+    return options
 
 
 class DealCreateSerializer(DealSerializer):
@@ -247,7 +267,9 @@ def _amount_filter(lookup: str) -> django_filters.NumberFilter:
 
 class DealFilter(django_filters.FilterSet):
     q = TextSearchFilter(search_fields=("name", "account__name"))
-    stage = django_filters.MultipleChoiceFilter(choices=DealStage.choices)
+    # A column of the deal itself: no duplicates to remove (the default DISTINCT made every
+    # filtered list and its count sort the whole scope).
+    stage = django_filters.MultipleChoiceFilter(choices=DealStage.choices, distinct=False)
     owner = IdFilter(field_name="owner_id")
     team = IdFilter(field_name="team_id")
     account = IdFilter(field_name="account_id")
@@ -283,6 +305,16 @@ class DealFilter(django_filters.FilterSet):
 
 # --- Views --------------------------------------------------------------------------------------
 
+# What a page of the list reads: the deal and the names of its related rows (DealSerializer).
+DEAL_LIST_COLUMNS = (
+    *(field.name for field in Deal._meta.concrete_fields),
+    "account__name",
+    "contact__name",
+    *(f"owner__{name}" for name in ("username", "first_name", "last_name")),
+    "team__name",
+    "campaign__name",
+)
+
 # Actions that change the deal: the caller must be allowed to edit it, not only to see it.
 WRITE_ACTIONS = frozenset({"update", "partial_update", "destroy", "move"})
 
@@ -292,6 +324,7 @@ class DealViewSet(ServiceModelViewSet):
     own, a manager their teams', an agent those of the customers they served, a marketer and the
     admin every deal. The stage changes only through `move`. DELETE is the Admin's alone (403)."""
 
+    permission_model = Deal  # see RolePermission._queryset
     serializer_class = DealSerializer
     create_serializer_class = DealCreateSerializer
     filterset_class = DealFilter
@@ -314,6 +347,9 @@ class DealViewSet(ServiceModelViewSet):
 
     def get_queryset(self):
         queryset = Deal.objects.select_related("account", "contact", "owner", "team", "campaign")
+        if self.action == "list":
+            # A page shows only the names of the related rows: load those columns alone.
+            queryset = queryset.only(*DEAL_LIST_COLUMNS)
         return deals_visible_to(self.request.user, queryset)
 
     def get_object(self) -> Deal:
@@ -341,6 +377,9 @@ class DealViewSet(ServiceModelViewSet):
         if "owner" in data and data["owner"].pk != instance.owner_id:
             self._check_owner(data["owner"])
         return deals.deal_update(deal=instance, actor=self.request.user, **data)
+
+    def perform_destroy(self, instance: Deal) -> None:
+        deals.deal_delete(deal=instance, actor=self.request.user)
 
     @extend_schema(
         request=DealMoveSerializer,

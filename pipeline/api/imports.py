@@ -28,7 +28,9 @@ class LeadImportErrorSerializer(serializers.Serializer):
 
 
 class LeadImportListSerializer(serializers.ModelSerializer):
-    campaign_name = serializers.CharField(source="campaign.name", read_only=True, default=None)
+    campaign_name = serializers.CharField(
+        source="campaign.name", read_only=True, allow_null=True, default=None
+    )
     created_by_name = serializers.SerializerMethodField()
 
     class Meta:
@@ -88,7 +90,11 @@ class LeadImportUploadSerializer(StrictSerializer):
 class LeadImportRefusedSerializer(serializers.Serializer):
     detail = serializers.CharField()
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-    lead_import = LeadImportSerializer()
+    lead_import = LeadImportSerializer(
+        required=False,
+        help_text="The refused run, when the file was read (absent when the upload itself was "
+        "unusable: no file, a wrong field).",
+    )
 
 
 class LeadImportFilter(django_filters.FilterSet):

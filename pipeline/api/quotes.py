@@ -9,7 +9,12 @@ from decimal import Decimal
 import django_filters
 from django.db.models import Prefetch
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -113,9 +118,13 @@ class QuoteLineSerializer(serializers.ModelSerializer):
 class QuoteSerializer(serializers.ModelSerializer):
     deal_name = serializers.CharField(source="deal.name", read_only=True)
     account = serializers.IntegerField(source="deal.account_id", read_only=True, allow_null=True)
-    account_name = serializers.CharField(source="deal.account.name", read_only=True, default=None)
+    account_name = serializers.CharField(
+        source="deal.account.name", read_only=True, allow_null=True, default=None
+    )
     contact = serializers.IntegerField(source="deal.contact_id", read_only=True, allow_null=True)
-    contact_name = serializers.CharField(source="deal.contact.name", read_only=True, default=None)
+    contact_name = serializers.CharField(
+        source="deal.contact.name", read_only=True, allow_null=True, default=None
+    )
     created_by_name = serializers.SerializerMethodField()
     lines = QuoteLineSerializer(many=True, read_only=True)
     print_url = serializers.SerializerMethodField()
@@ -160,6 +169,10 @@ class QuoteSerializer(serializers.ModelSerializer):
 
 
 class QuoteStatusChangeSerializer(serializers.ModelSerializer):
+    # Declared: a read-only model field loses `allow_blank`, and the first row's from is "".
+    from_status = serializers.ChoiceField(
+        choices=QuoteStatus.choices, allow_blank=True, read_only=True
+    )
     actor_name = serializers.SerializerMethodField()
 
     class Meta:
@@ -259,7 +272,10 @@ class QuoteFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    create=extend_schema(request=QuoteCreateSerializer, responses={201: QuoteSerializer}),
+    create=extend_schema(
+        request=QuoteCreateSerializer,
+        responses={201: QuoteSerializer, 409: OpenApiResponse(description="The deal is closed.")},
+    ),
     partial_update=extend_schema(
         request=QuoteUpdateSerializer, responses={200: QuoteSerializer, 409: None}
     ),

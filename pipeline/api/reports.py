@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from frontoffice.api.filters import DayRangeFilter, IdFilter
-from frontoffice.api.serializers import StrictSerializer
+from frontoffice.api.serializers import BoundedDateTimeField, StrictSerializer
 from frontoffice.errors import ApplicationError
 from pipeline import reports
 from pipeline.models import Activity, ActivityKind, DailyReport
@@ -36,8 +36,12 @@ def _display_name(user) -> str | None:
 
 
 class DailyReportActivitySerializer(serializers.ModelSerializer):
-    deal_name = serializers.CharField(source="deal.name", read_only=True, default=None)
-    contact_name = serializers.CharField(source="contact.name", read_only=True, default=None)
+    deal_name = serializers.CharField(
+        source="deal.name", read_only=True, allow_null=True, default=None
+    )
+    contact_name = serializers.CharField(
+        source="contact.name", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = Activity
@@ -111,7 +115,7 @@ class DailyReportActivityInputSerializer(StrictSerializer):
         help_text="An activity of this report to keep (and update); omit for a new one.",
     )
     kind = serializers.ChoiceField(choices=ActivityKind.choices)
-    occurred_at = serializers.DateTimeField(help_text="When, on the report's day (local time).")
+    occurred_at = BoundedDateTimeField(help_text="When, on the report's day (local time).")
     minutes = serializers.IntegerField(min_value=0, max_value=24 * 60, help_text="Time spent.")
     outcome = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     deal = serializers.IntegerField(
@@ -255,7 +259,11 @@ class DailyReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
-    @extend_schema(methods=["GET"], responses=DailyReportSerializer, filters=False)
+    @extend_schema(
+        methods=["GET"],
+        responses={200: DailyReportSerializer, 404: OpenApiResponse(description="No report yet.")},
+        filters=False,
+    )
     @extend_schema(
         methods=["PUT"],
         request=DailyReportWriteSerializer,

@@ -7,6 +7,7 @@ import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from accounts.models import JourneyStage, Team
@@ -39,6 +40,11 @@ def _display_name(user) -> str | None:
 
 class ScoringRuleSerializer(StrictModelSerializer):
     campaign = IdField(queryset=Campaign.objects.all(), allow_null=True, required=False)
+    points = serializers.IntegerField(
+        min_value=-scoring.MAX_RULE_POINTS,
+        max_value=scoring.MAX_RULE_POINTS,
+        help_text="May be negative.",
+    )
 
     class Meta:
         model = ScoringRule
@@ -90,7 +96,9 @@ class ScoringRuleViewSet(ServiceModelViewSet):
 
 class ScreeningPolicySerializer(StrictModelSerializer):
     sales_team = IdField(queryset=Team.objects.all(), allow_null=True, required=False)
-    sales_team_name = serializers.CharField(source="sales_team.name", read_only=True, default=None)
+    sales_team_name = serializers.CharField(
+        source="sales_team.name", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = ScreeningPolicy
@@ -144,14 +152,14 @@ class LeadSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="contact.name", read_only=True)
     email = serializers.CharField(source="contact.email", read_only=True)
     title = serializers.CharField(source="contact.title", read_only=True)
-    account = serializers.IntegerField(source="contact.account_id", read_only=True)
+    account = serializers.IntegerField(source="contact.account_id", read_only=True, allow_null=True)
     account_name = serializers.CharField(
-        source="contact.account.name", default=None, read_only=True
+        source="contact.account.name", default=None, read_only=True, allow_null=True
     )
     stage = serializers.ChoiceField(
         source="contact.stage", choices=JourneyStage.choices, read_only=True
     )
-    owner = serializers.IntegerField(source="contact.owner_id", read_only=True)
+    owner = serializers.IntegerField(source="contact.owner_id", read_only=True, allow_null=True)
     owner_name = serializers.SerializerMethodField()
     breakdown = BreakdownEntrySerializer(many=True, read_only=True)
 
@@ -244,6 +252,14 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_queryset(self):
         return LeadScore.objects.select_related("contact__account", "contact__owner")
+
+    def get_object(self):
+        # The id is a contact's, looked up through the score's foreign key: Django keeps an
+        # out-of-range number away from the database only for a model's own integer fields,
+        # and SQLite fails (a 500) on one past 2**63 - 1. No contact has such an id.
+        if int(self.kwargs[self.lookup_url_kwarg or self.lookup_field]) > 2**63 - 1:
+            raise NotFound()
+        return super().get_object()
 
     def _lead_response(self, lead: LeadScore) -> Response:
         fresh = self.get_queryset().get(pk=lead.pk)

@@ -52,7 +52,7 @@ class Campaign(models.Model):
         null=True,
         blank=True,
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-starts_on", "name"]
@@ -104,7 +104,7 @@ class LeadForm(models.Model):
     )
     key = models.CharField(_("key"), max_length=64, unique=True, default=new_form_key)
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -79,7 +79,7 @@ class SalesPolicy(models.Model):
     summary_time = models.TimeField(_("managers' daily summary at"), default=datetime.time(19, 0))
     # ISO weekdays (1 = Monday ... 7 = Sunday) on which reports are expected.
     working_days = models.JSONField(_("working days"), default=default_working_days)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("sales policy")
@@ -199,6 +199,13 @@ class Deal(models.Model):
                 fields=["is_stalled"], condition=Q(is_stalled=True), name="deal_stalled_idx"
             ),
             models.Index(fields=["expected_close_on"], name="deal_expected_close_idx"),
+            # A rep's deals, newest first (the list), without filtering the whole table's order.
+            models.Index(fields=["owner", "-created_at", "-id"], name="deal_owner_list_idx"),
+            # The deals at one stage, newest first (a manager's board column): new deals are at
+            # the first stages, so the list order alone read 60,000 rows to find 50 at `quote`.
+            models.Index(fields=["stage", "-created_at", "-id"], name="deal_stage_list_idx"),
+            # The customers of a rep's deals (inquiry scope), read from the index alone.
+            models.Index(fields=["owner", "contact", "account"], name="deal_owner_customer_idx"),
         ]
 
     def __str__(self) -> str:
@@ -212,11 +219,15 @@ class Deal(models.Model):
 class DealStageChange(models.Model):
     """One move of a deal's stage, written in the same transaction as the move."""
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
-    from_stage = models.CharField(max_length=20, choices=DealStage.choices, blank=True)
-    to_stage = models.CharField(max_length=20, choices=DealStage.choices)
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="stage_changes"
+    )
+    from_stage = models.CharField(
+        _("from stage"), max_length=20, choices=DealStage.choices, blank=True
+    )
+    to_stage = models.CharField(_("to stage"), max_length=20, choices=DealStage.choices)
     # The deal's amount when it moved (KPIs sum amounts per transition).
-    amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
     created_at = models.DateTimeField(_("at"), default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -261,7 +272,9 @@ class DealStall(models.Model):
         TIME_IN_STAGE = "time_in_stage", _("Too long in its stage")
         NO_ACTIVITY = "no_activity", _("No activity")
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stalls")
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="stalls"
+    )
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     stage = models.CharField(_("stage"), max_length=20, choices=DealStage.choices)
     started_at = models.DateTimeField(_("started at"), default=timezone.now)

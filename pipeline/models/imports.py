@@ -34,10 +34,15 @@ class LeadImport(models.Model):
     # [{"line": 7, "reason": "..."}], the first few hundred.
     errors = models.JSONField(_("errors"), default=list, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -26,7 +26,7 @@ class Product(models.Model):
     )
     currency = models.CharField(_("currency"), max_length=3, default="JPY")
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["name", "id"]
@@ -56,8 +56,8 @@ QUOTE_STATUS_VALUES = [value for value, _label in QuoteStatus.choices]
 class QuoteNumberSequence(models.Model):
     """The last quote number issued in a year; the row is locked while the next is taken."""
 
-    year = models.PositiveSmallIntegerField(primary_key=True)
-    last_number = models.PositiveIntegerField(default=0)
+    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    last_number = models.PositiveIntegerField(_("last number"), default=0)
 
     class Meta:
         verbose_name = _("quote number sequence")
@@ -147,7 +147,9 @@ class Quote(models.Model):
 
 
 class QuoteLine(models.Model):
-    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+    quote = models.ForeignKey(
+        Quote, verbose_name=_("quote"), on_delete=models.CASCADE, related_name="lines"
+    )
     position = models.PositiveSmallIntegerField(_("position"))
     product = models.ForeignKey(
         Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="quote_lines"
@@ -198,9 +200,13 @@ class QuoteLine(models.Model):
 
 
 class QuoteStatusChange(models.Model):
-    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="status_changes")
-    from_status = models.CharField(max_length=10, choices=QuoteStatus.choices, blank=True)
-    to_status = models.CharField(max_length=10, choices=QuoteStatus.choices)
+    quote = models.ForeignKey(
+        Quote, verbose_name=_("quote"), on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(
+        _("from status"), max_length=10, choices=QuoteStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to status"), max_length=10, choices=QuoteStatus.choices)
     created_at = models.DateTimeField(_("at"), default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

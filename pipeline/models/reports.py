@@ -72,9 +72,16 @@ class DailyReportStatusChange(models.Model):
     """One change of a report's status (written, handed in, approved, returned), with the
     reviewer's comment where there was one."""
 
-    report = models.ForeignKey(DailyReport, on_delete=models.CASCADE, related_name="status_changes")
-    from_status = models.CharField(max_length=10, choices=DailyReport.Status.choices, blank=True)
-    to_status = models.CharField(max_length=10, choices=DailyReport.Status.choices)
+    report = models.ForeignKey(
+        DailyReport,
+        verbose_name=_("daily report"),
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+    )
+    from_status = models.CharField(
+        _("from status"), max_length=10, choices=DailyReport.Status.choices, blank=True
+    )
+    to_status = models.CharField(_("to status"), max_length=10, choices=DailyReport.Status.choices)
     created_at = models.DateTimeField(_("at"), default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -148,13 +155,14 @@ class Activity(models.Model):
     # The timeline entry this activity wrote.
     touchpoint = models.OneToOneField(
         "accounts.Touchpoint",
+        verbose_name=_("timeline entry"),
         on_delete=models.SET_NULL,
         related_name="activity",
         null=True,
         blank=True,
         editable=False,
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["occurred_at", "id"]

@@ -66,8 +66,8 @@ class ScoringRule(models.Model):
         default=30,
         help_text=_("Behaviour points halve every this many days; 0 = no decay."),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["kind", "name", "id"]
@@ -109,9 +109,14 @@ class ScreeningPolicy(models.Model):
     follow_up_within_hours = models.PositiveIntegerField(_("follow up within (hours)"), default=24)
     # Round-robin cursor: the rep who got the last hot lead.
     last_assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last assignee"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("screening policy")
@@ -130,7 +135,11 @@ class LeadScore(models.Model):
     """The contact's current score and why (one row per contact)."""
 
     contact = models.OneToOneField(
-        "accounts.Contact", on_delete=models.CASCADE, primary_key=True, related_name="lead_score"
+        "accounts.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="lead_score",
     )
     score = models.DecimalField(_("score"), max_digits=10, decimal_places=2, default=0)
     # [{"rule": id, "name": "...", "kind": "fit"|"behaviour", "points": 12.5}, ...]
@@ -153,12 +162,17 @@ class LeadScoreChange(models.Model):
     """History of a contact's score: written only when the score changes."""
 
     contact = models.ForeignKey(
-        "accounts.Contact", on_delete=models.CASCADE, related_name="lead_score_changes"
+        "accounts.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        related_name="lead_score_changes",
     )
-    from_score = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    to_score = models.DecimalField(max_digits=10, decimal_places=2)
-    cause = models.CharField(max_length=100, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
+    from_score = models.DecimalField(
+        _("from score"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    to_score = models.DecimalField(_("to score"), max_digits=10, decimal_places=2)
+    cause = models.CharField(_("cause"), max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -179,21 +193,27 @@ class FollowUpTask(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     contact = models.ForeignKey(
-        "accounts.Contact", on_delete=models.CASCADE, related_name="follow_up_tasks"
+        "accounts.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        related_name="follow_up_tasks",
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
         on_delete=models.PROTECT,
         related_name="follow_up_tasks",
         null=True,
         blank=True,
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    score = models.DecimalField(max_digits=10, decimal_places=2, default=0)
-    due_at = models.DateTimeField()
-    outcome = models.CharField(max_length=500, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    score = models.DecimalField(_("score"), max_digits=10, decimal_places=2, default=0)
+    due_at = models.DateTimeField(_("due at"))
+    outcome = models.CharField(_("outcome"), max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     class Meta:
         ordering = ["due_at", "id"]

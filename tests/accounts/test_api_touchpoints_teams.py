@@ -286,6 +286,23 @@ def test_it_replaces_a_team_with_put(manager_client):
     assert (team.name, team.kind) == ("Osaka", "marketing")
 
 
+def test_it_refuses_a_team_name_taken_in_another_case_with_non_ascii_letters(admin_client_api):
+    # Found by the API fuzzer: the name check lowered in Python, the unique index in the
+    # database (SQLite lowers only ASCII), so the clash reached the index as a 500.
+    TeamFactory(name="Ãé Support", kind="sales")
+    other = TeamFactory(name="Osaka", kind="sales")
+
+    response = admin_client_api.put(
+        f"{TEAMS}{other.pk}/", {"name": "Ãé SUPPORT", "kind": "sales"}, format="json"
+    )
+    created = admin_client_api.post(TEAMS, {"name": "Ãé support", "kind": "sales"}, format="json")
+
+    assert (response.status_code, created.status_code) == (400, 400)
+    assert response.json()["errors"]["name"] == ["A team with this name exists."]
+    other.refresh_from_db()
+    assert other.name == "Osaka"
+
+
 def test_it_deletes_a_team(admin_client_api):
     team = TeamFactory()
     team.members.add(UserFactory())

@@ -59,7 +59,9 @@ def test_it_schedules_only_registered_tasks():
         "pipeline.tasks.expire_quotes",
         "inquiries.tasks.check_sla_breaches",
         "inquiries.tasks.fetch_mail",
+        "inquiries.tasks.build_faq_candidates",
         "frontoffice.tasks.compute_nightly_kpis",
+        "frontoffice.tasks.send_kept_tasks",
     }
     assert scheduled <= set(app.tasks)
 

@@ -233,4 +233,4 @@ def test_it_is_in_the_openapi_schema(api_client, admin_client_api):
         "message/rfc822",
         "multipart/form-data",
     ]
-    assert sorted(operation["responses"]) == ["202", "400", "403", "413"]
+    assert sorted(operation["responses"]) == ["202", "400", "403", "413", "415", "429"]

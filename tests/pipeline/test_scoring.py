@@ -10,15 +10,16 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from accounts.models import JourneyStage, Touchpoint
 from accounts.services import journey_move, touchpoint_record
 from frontoffice.errors import ApplicationError
+from frontoffice.models import OutboxTask
 from pipeline import scoring
 from pipeline.models import LeadScore, LeadScoreChange, ScoringRule
 from pipeline.scoring import ScoringResult, score_contacts
 from pipeline.tasks import rescore_all, rescore_contacts
+from tests.broker import unreachable_broker
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory
 from tests.pipeline.scoring_factories import (
     NOW,
@@ -511,20 +512,17 @@ def test_it_refuses_a_rule_of_the_wrong_shape(
     assert (ScoringRule.objects.count(), len(callbacks)) == (0, 0)
 
 
-def test_it_keeps_the_touchpoint_when_the_broker_is_down(
-    django_capture_on_commit_callbacks, monkeypatch, caplog
+def test_it_keeps_the_touchpoint_and_the_rescoring_when_the_broker_is_down(
+    django_capture_on_commit_callbacks,
 ):
-    def broker_down(*args, **kwargs):
-        raise BrokerUnavailable("connection refused")
-
-    monkeypatch.setattr(rescore_contacts, "delay", broker_down)
     contact = ContactFactory()
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with unreachable_broker(), django_capture_on_commit_callbacks(execute=True):
         touchpoint = touchpoint_record(contact=contact, kind="web_visit", channel="web")
 
     assert Touchpoint.objects.filter(pk=touchpoint.pk).exists()
-    assert "broker unavailable: 1 contacts rescored tonight" in caplog.text
+    kept = OutboxTask.objects.get()
+    assert (kept.task, kept.args) == (rescore_contacts.name, [[contact.pk]])
 
 
 # --- Tasks --------------------------------------------------------------------------------------

@@ -8,14 +8,13 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from kombu.exceptions import OperationalError as BrokerError
 from rest_framework.test import APIClient
 
 from accounts import roles
-from frontoffice import tasks
 from frontoffice.kpis import engine, snapshots
 from frontoffice.kpis.periods import Period
-from frontoffice.models import KpiRun, KpiSnapshot
+from frontoffice.models import KpiRun, KpiSnapshot, OutboxTask
+from tests.broker import unreachable_broker
 from tests.factories import TeamFactory, UserFactory, user_with_role
 from tests.frontoffice.kpis.test_snapshots import JOURNEY, PEER_TEXT, PIPELINE, known_families
 
@@ -123,26 +122,23 @@ def test_without_a_broker_the_run_is_done_when_the_answer_comes(monkeypatch):
 
 
 @pytest.mark.usefixtures("role_groups")
-def test_with_the_broker_down_the_run_stays_queued_and_the_answer_says_so(monkeypatch):
-    def unreachable(*args, **kwargs):
-        raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    monkeypatch.setattr(tasks.compute_kpis, "delay", unreachable)
+def test_with_the_broker_down_the_run_stays_queued_and_the_answer_says_so():
     client = APIClient()
     client.force_authenticate(user_with_role(roles.MANAGER, username="manager"))
 
-    response = client.post(COMPUTE, {"period": "2026-11"}, format="json")
+    with unreachable_broker():
+        response = client.post(COMPUTE, {"period": "2026-11"}, format="json")
 
     assert response.status_code == 202, response.json()
     run = KpiRun.objects.get()
     assert response.json() == {
         "run": run.pk,
         "status": "queued",
-        "message": f"{snapshots.BROKER_DOWN_MESSAGE} (Error 111 connecting to 127.0.0.1:6379. "
-        "Connection refused.)",
+        "message": snapshots.BROKER_DOWN_MESSAGE,
     }
     assert run.status == "queued"
     assert not KpiSnapshot.objects.exists()
+    assert OutboxTask.objects.get().kwargs["run_id"] == run.pk
 
 
 @pytest.mark.parametrize(

@@ -13,15 +13,15 @@ from celery.exceptions import Retry
 from celery.schedules import crontab
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from kombu.exceptions import OperationalError as BrokerError
 
 from accounts.models import Team
 from frontoffice import tasks
 from frontoffice.errors import ApplicationError
 from frontoffice.kpis import engine, snapshots
 from frontoffice.kpis.periods import Period, Scope
-from frontoffice.models import KpiRun, KpiSnapshot
+from frontoffice.models import KpiRun, KpiSnapshot, OutboxTask
 from pipeline.models import Campaign
+from tests.broker import unreachable_broker
 from tests.factories import CampaignFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -387,21 +387,18 @@ def test_queueing_sends_the_task_only_after_commit(
 
 
 def test_a_run_stays_queued_with_the_reason_when_the_broker_is_down(
-    monkeypatch, django_capture_on_commit_callbacks
+    django_capture_on_commit_callbacks,
 ):
-    def unreachable(*args, **kwargs):
-        raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    monkeypatch.setattr(tasks.compute_kpis, "delay", unreachable)
-
-    with django_capture_on_commit_callbacks(execute=True):
+    with unreachable_broker(), django_capture_on_commit_callbacks(execute=True):
         run = snapshots.kpi_run_queue(period=NOVEMBER, scope=Scope(), actor=None)
 
     run.refresh_from_db()
-    assert run.status == "queued"
-    assert run.error == (
-        f"{snapshots.BROKER_DOWN_MESSAGE} (Error 111 connecting to 127.0.0.1:6379. "
-        "Connection refused.)"
+    assert (run.status, run.error) == ("queued", snapshots.BROKER_DOWN_MESSAGE)
+    kept = OutboxTask.objects.get()
+    assert (kept.task, kept.args, kept.kwargs) == (
+        "frontoffice.tasks.compute_kpis",
+        [],
+        {"period": "2026-11", "scope_kind": "all", "scope_key": "", "run_id": run.pk},
     )
 
 
