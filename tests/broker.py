@@ -21,13 +21,17 @@ def _forget_connections() -> None:
 @contextmanager
 def broker_at(url: str) -> Iterator[str]:
     """Run the block with tasks sent to `url` (not run eagerly); yields the URL."""
-    saved = app.conf.broker_url, app.conf.task_always_eager
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI sets
+    # it), so the block sets the write and read URLs, which come first.
+    names = ("broker_url", "broker_write_url", "broker_read_url", "task_always_eager")
+    saved = {name: app.conf.get(name) for name in names}
     _forget_connections()
-    app.conf.broker_url, app.conf.task_always_eager = url, False
+    app.conf.update(broker_url=url, broker_write_url=url, broker_read_url=url)
+    app.conf.task_always_eager = False
     try:
         yield url
     finally:
-        app.conf.broker_url, app.conf.task_always_eager = saved
+        app.conf.update(saved)
         _forget_connections()
 
 
