@@ -1,10 +1,10 @@
 """The whole API, fuzzed from its OpenAPI schema as generated now (new endpoints included):
 no 5xx, no answer the schema does not document, input the schema forbids refused.
 
-Bounded for CI (about a minute and a half on SQLite; `bench/fuzz_api.py` is the long run with
-many more examples and schemathesis' coverage phase). Derandomized: the same examples every
-run, so a red build is reproducible and not a dice roll. The checks run and the ones left out,
-with why: `tests/reliability/api_fuzz.py`.
+Bounded for CI (under a minute on SQLite and on PostgreSQL on a quiet machine;
+`bench/fuzz_api.py` is the long run with many more examples and schemathesis' coverage phase).
+Derandomized: the same examples every run, so a red build is reproducible, not a dice roll.
+The checks run and the ones left out, with why: `tests/reliability/api_fuzz.py`.
 """
 
 from __future__ import annotations
